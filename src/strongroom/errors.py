@@ -1,0 +1,372 @@
+"""Every error Strongroom raises on purpose, each with a stable code.
+
+This module owns the exception hierarchy and nothing else: it imports nothing from the
+rest of the package. Codes are part of the public contract (later the wire protocol and
+the PKCS#11 bridge map them one-to-one onto their own tables), so a code, once shipped,
+never changes meaning. Messages name the problem but never carry a secret: no key bytes,
+no password, no plaintext.
+
+Subclasses are grouped by what the caller can do about them: fix the request
+(`RequestError`), authenticate (`AuthenticationError`), ask someone with more rights
+(`AccessDenied`), or give up on this HSM (`HSMStateError`, `StorageError`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AccessDenied",
+    "AlreadyActivated",
+    "AlreadyLoggedIn",
+    "ArgumentsBad",
+    "AttributeReadOnly",
+    "AttributeSensitive",
+    "AttributeTypeInvalid",
+    "AttributeValueInvalid",
+    "AuditChainBroken",
+    "AuthenticationError",
+    "AuthenticationFailed",
+    "DataLenRange",
+    "ErrorState",
+    "HSMSealed",
+    "HSMStateError",
+    "IntegrityError",
+    "KeyFunctionNotPermitted",
+    "KeyNotWrappable",
+    "KeySizeRange",
+    "KeyTypeInconsistent",
+    "KeyUnextractable",
+    "MechanismInvalid",
+    "MechanismNotApproved",
+    "MechanismParamInvalid",
+    "NotActivated",
+    "NotKeyOwner",
+    "NotLoggedIn",
+    "ObjectHandleInvalid",
+    "PermissionDenied",
+    "PolicyDenied",
+    "RequestError",
+    "SelfTestFailed",
+    "SessionHandleInvalid",
+    "SignatureInvalid",
+    "StorageError",
+    "StoreCorrupt",
+    "StrongroomError",
+    "TemplateError",
+    "TemplateIncomplete",
+    "TemplateInconsistent",
+    "UserExists",
+    "UserLimitReached",
+    "UserLocked",
+    "UserNotFound",
+    "UserOwnsKeys",
+    "all_error_classes",
+]
+
+
+class StrongroomError(Exception):
+    """Root of every deliberate Strongroom error; ``code`` is stable across releases."""
+
+    code: ClassVar[str] = "GENERAL_ERROR"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.code)
+        self.message = message or self.code
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+# --- the caller can fix the request -------------------------------------------------
+
+
+class RequestError(StrongroomError):
+    """The request itself is wrong; the same request will always fail."""
+
+    code = "REQUEST_INVALID"
+
+
+class ArgumentsBad(RequestError, ValueError):
+    """An argument has the wrong type, size or value."""
+
+    code = "ARGUMENTS_BAD"
+
+
+class DataLenRange(RequestError, ValueError):
+    """Input data has a length the operation cannot take."""
+
+    code = "DATA_LEN_RANGE"
+
+
+class TemplateError(RequestError):
+    """An attribute template breaks the attribute rules."""
+
+    code = "TEMPLATE_ERROR"
+
+
+class AttributeTypeInvalid(TemplateError):
+    """The attribute is unknown or does not apply to this kind of object."""
+
+    code = "ATTRIBUTE_TYPE_INVALID"
+
+
+class AttributeValueInvalid(TemplateError):
+    """The attribute's value has the wrong type or is out of range."""
+
+    code = "ATTRIBUTE_VALUE_INVALID"
+
+
+class AttributeReadOnly(TemplateError):
+    """The attribute cannot be set by this operation (or by anyone)."""
+
+    code = "ATTRIBUTE_READ_ONLY"
+
+
+class AttributeSensitive(TemplateError):
+    """The attribute's value is sensitive and is never returned."""
+
+    code = "ATTRIBUTE_SENSITIVE"
+
+
+class TemplateIncomplete(TemplateError):
+    """An attribute the operation requires is missing."""
+
+    code = "TEMPLATE_INCOMPLETE"
+
+
+class TemplateInconsistent(TemplateError):
+    """Attributes contradict each other, the mechanism or an enforced template."""
+
+    code = "TEMPLATE_INCONSISTENT"
+
+
+class MechanismInvalid(RequestError):
+    """The mechanism is unknown or does not do this operation."""
+
+    code = "MECHANISM_INVALID"
+
+
+class MechanismParamInvalid(RequestError):
+    """The mechanism's parameters are missing or wrong."""
+
+    code = "MECHANISM_PARAM_INVALID"
+
+
+class MechanismNotApproved(RequestError):
+    """The HSM is in FIPS mode and the mechanism or key size is not approved."""
+
+    code = "MECHANISM_NOT_APPROVED"
+
+
+class ObjectHandleInvalid(RequestError):
+    """No object with this handle is visible to the caller."""
+
+    code = "OBJECT_HANDLE_INVALID"
+
+
+class SessionHandleInvalid(RequestError):
+    """The session is closed or was never opened."""
+
+    code = "SESSION_HANDLE_INVALID"
+
+
+class KeyTypeInconsistent(RequestError):
+    """The key's type does not fit the mechanism."""
+
+    code = "KEY_TYPE_INCONSISTENT"
+
+
+class KeySizeRange(RequestError):
+    """The key size is outside what the key type or policy allows."""
+
+    code = "KEY_SIZE_RANGE"
+
+
+class KeyFunctionNotPermitted(RequestError):
+    """The key's usage attribute (ENCRYPT, SIGN, WRAP…) forbids this operation."""
+
+    code = "KEY_FUNCTION_NOT_PERMITTED"
+
+
+class KeyUnextractable(RequestError):
+    """The key is not extractable (or is sensitive) and cannot leave the HSM this way."""
+
+    code = "KEY_UNEXTRACTABLE"
+
+
+class KeyNotWrappable(RequestError):
+    """The key may only be wrapped by a trusted key (WRAP_WITH_TRUSTED)."""
+
+    code = "KEY_NOT_WRAPPABLE"
+
+
+class UserNotFound(RequestError):
+    """No user with this name exists."""
+
+    code = "USER_NOT_FOUND"
+
+
+class UserExists(RequestError):
+    """A user with this name already exists."""
+
+    code = "USER_ALREADY_EXISTS"
+
+
+class UserLimitReached(RequestError):
+    """The HSM holds the maximum number of users."""
+
+    code = "USER_LIMIT_REACHED"
+
+
+class UserOwnsKeys(RequestError):
+    """The user still owns keys; delete or hand them over first."""
+
+    code = "USER_OWNS_KEYS"
+
+
+class PolicyDenied(RequestError):
+    """An HSM policy set by an admin forbids this operation."""
+
+    code = "POLICY_DENIED"
+
+
+# --- integrity and verification --------------------------------------------------------
+
+
+class IntegrityError(StrongroomError):
+    """Authenticated decryption or unwrap failed.
+
+    One uniform error for every cause (tag, padding, length, ICV) so that nothing about
+    the plaintext leaks through the choice of error.
+    """
+
+    code = "ENCRYPTED_DATA_INVALID"
+
+
+class SignatureInvalid(StrongroomError):
+    """A signature or MAC did not verify."""
+
+    code = "SIGNATURE_INVALID"
+
+
+# --- the caller must authenticate --------------------------------------------------------
+
+
+class AuthenticationError(StrongroomError):
+    """Logging in failed."""
+
+    code = "AUTHENTICATION_ERROR"
+
+
+class AuthenticationFailed(AuthenticationError):
+    """Wrong username or password (the two are deliberately indistinguishable)."""
+
+    code = "PIN_INCORRECT"
+
+
+class UserLocked(AuthenticationError):
+    """Too many consecutive failed logins; an admin must reset the password."""
+
+    code = "PIN_LOCKED"
+
+
+class NotLoggedIn(AuthenticationError):
+    """The session is not logged in and the command needs a user."""
+
+    code = "USER_NOT_LOGGED_IN"
+
+
+class AlreadyLoggedIn(AuthenticationError):
+    """The session already has a logged-in user."""
+
+    code = "USER_ALREADY_LOGGED_IN"
+
+
+# --- someone else must act -------------------------------------------------------------------
+
+
+class AccessDenied(StrongroomError):
+    """The logged-in user may not do this."""
+
+    code = "ACCESS_DENIED"
+
+
+class PermissionDenied(AccessDenied):
+    """The user's role does not allow this command."""
+
+    code = "PERMISSION_DENIED"
+
+
+class NotKeyOwner(AccessDenied):
+    """Only the key's owner may manage it; shared users may only use it."""
+
+    code = "NOT_KEY_OWNER"
+
+
+# --- the HSM cannot serve ----------------------------------------------------------------------
+
+
+class HSMStateError(StrongroomError):
+    """The HSM is not in a state where it can do this."""
+
+    code = "HSM_STATE_ERROR"
+
+
+class NotActivated(HSMStateError):
+    """The HSM has not been activated yet."""
+
+    code = "HSM_NOT_ACTIVATED"
+
+
+class AlreadyActivated(HSMStateError):
+    """The HSM is already activated."""
+
+    code = "HSM_ALREADY_ACTIVATED"
+
+
+class HSMSealed(HSMStateError):
+    """The storage key is not loaded; an admin login (or auto-unseal) opens it."""
+
+    code = "HSM_SEALED"
+
+
+class SelfTestFailed(HSMStateError):
+    """A self-test failed; the HSM has entered its error state."""
+
+    code = "SELF_TEST_FAILED"
+
+
+class ErrorState(HSMStateError):
+    """The HSM is latched in its error state after a self-test failure and refuses crypto."""
+
+    code = "HSM_ERROR_STATE"
+
+
+class StorageError(StrongroomError):
+    """The persistent store failed."""
+
+    code = "STORAGE_ERROR"
+
+
+class StoreCorrupt(StorageError):
+    """The persistent store failed an integrity check."""
+
+    code = "STORE_CORRUPT"
+
+
+class AuditChainBroken(StorageError):
+    """The audit log has a gap, a reordering or an edited record."""
+
+    code = "AUDIT_CHAIN_BROKEN"
+
+
+def all_error_classes() -> list[type[StrongroomError]]:
+    """Every error class defined here, root first (used to check codes are unique)."""
+    found: list[type[StrongroomError]] = []
+    pending: list[type[StrongroomError]] = [StrongroomError]
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

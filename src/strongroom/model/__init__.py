@@ -1,0 +1,1 @@
+"""Package marker; see the modules for what each owns."""
