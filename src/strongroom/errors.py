@@ -17,6 +17,7 @@ from typing import ClassVar
 
 __all__ = [
     "AccessDenied",
+    "ActionProhibited",
     "AlreadyActivated",
     "AlreadyLoggedIn",
     "ArgumentsBad",
@@ -223,6 +224,12 @@ class UserOwnsKeys(RequestError):
     """The user still owns keys; delete or hand them over first."""
 
     code = "USER_OWNS_KEYS"
+
+
+class ActionProhibited(RequestError):
+    """The object's own attributes forbid this action (e.g. DESTROYABLE is false)."""
+
+    code = "ACTION_PROHIBITED"
 
 
 class PolicyDenied(RequestError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from strongroom import __version__
 
@@ -19,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"strongroom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("version", help="print the version and exit")
+    demo = sub.add_parser("demo", help="run a short engine demo (state kept in --data-dir)")
+    demo.add_argument("--data-dir", type=Path, default=Path("demo-data"))
     return parser
 
 
@@ -29,6 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"strongroom {__version__}")
         return 0
+    if args.command == "demo":
+        from strongroom.cli.demo import run_demo
+
+        return run_demo(args.data_dir)
     parser.print_help()
     return 0
 

@@ -1,1 +1,141 @@
-"""Package marker; see the modules for what each owns."""
+"""Strongroom's crypto layer: bytes in, bytes out, every primitive from pyca/cryptography.
+
+This package owns the cryptographic operations the HSM performs and the translation of
+pyca's exceptions into Strongroom's (`ArgumentsBad` for misuse, one uniform `IntegrityError`
+for failed authenticated decryption or unwrap, `SignatureInvalid` for failed verification,
+`SelfTestFailed` for failed health tests). It imports nothing from the rest of Strongroom
+but `strongroom.errors`, and knows no HSM concept: no users, handles, sessions or
+attributes. The curated `__all__` below is the whole public surface.
+"""
+
+from __future__ import annotations
+
+from strongroom.crypto.aead import AESGCM, aes_gcm_decrypt, aes_gcm_encrypt
+from strongroom.crypto.asymmetric import (
+    CurveName,
+    PrivateKey,
+    PublicKey,
+    RSAComponents,
+    curve_for_ec_params,
+    curve_of,
+    ec_params_for_curve,
+    ec_point,
+    ec_private_key_from_value,
+    ec_private_value,
+    ec_public_key_from_point,
+    ecdsa_sign,
+    ecdsa_sign_digest,
+    ecdsa_verify,
+    ecdsa_verify_digest,
+    ed25519_sign,
+    ed25519_verify,
+    generate_ec_private_key,
+    generate_ed25519_private_key,
+    generate_rsa_private_key,
+    is_rsa,
+    load_private_key_der,
+    load_public_key_der,
+    pairwise_consistency_check,
+    private_key_to_der,
+    public_key_of,
+    public_key_to_der,
+    rsa_modulus_bits,
+    rsa_pkcs1v15_sign,
+    rsa_pkcs1v15_verify,
+    rsa_private_components,
+    rsa_private_key_from_components,
+    rsa_pss_sign,
+    rsa_pss_verify,
+    rsa_public_components,
+    rsa_public_key_from_components,
+)
+from strongroom.crypto.hashing import (
+    DIGEST_SIZES,
+    Digest,
+    HashName,
+    constant_time_equal,
+    digest,
+    hmac_sign,
+    hmac_verify,
+)
+from strongroom.crypto.kdf import (
+    hkdf_sha256,
+    kbkdf_counter_hmac,
+    pbkdf2_hmac_sha256,
+    sp800_108_counter_hmac_sha256,
+)
+from strongroom.crypto.keywrap import (
+    aes_key_unwrap,
+    aes_key_unwrap_with_padding,
+    aes_key_wrap,
+    aes_key_wrap_with_padding,
+)
+from strongroom.crypto.random import DeterministicRandom, RandomSource, SystemRandom
+from strongroom.crypto.selftest import FAMILIES, SelfTestResult, run_known_answer_tests
+from strongroom.crypto.symmetric import aes_check_value, aes_ecb_encrypt_block, generic_check_value
+
+__all__ = [
+    "AESGCM",
+    "DIGEST_SIZES",
+    "FAMILIES",
+    "CurveName",
+    "DeterministicRandom",
+    "Digest",
+    "HashName",
+    "PrivateKey",
+    "PublicKey",
+    "RSAComponents",
+    "RandomSource",
+    "SelfTestResult",
+    "SystemRandom",
+    "aes_check_value",
+    "aes_ecb_encrypt_block",
+    "aes_gcm_decrypt",
+    "aes_gcm_encrypt",
+    "aes_key_unwrap",
+    "aes_key_unwrap_with_padding",
+    "aes_key_wrap",
+    "aes_key_wrap_with_padding",
+    "constant_time_equal",
+    "curve_for_ec_params",
+    "curve_of",
+    "digest",
+    "ec_params_for_curve",
+    "ec_point",
+    "ec_private_key_from_value",
+    "ec_private_value",
+    "ec_public_key_from_point",
+    "ecdsa_sign",
+    "ecdsa_sign_digest",
+    "ecdsa_verify",
+    "ecdsa_verify_digest",
+    "ed25519_sign",
+    "ed25519_verify",
+    "generate_ec_private_key",
+    "generate_ed25519_private_key",
+    "generate_rsa_private_key",
+    "generic_check_value",
+    "hkdf_sha256",
+    "hmac_sign",
+    "hmac_verify",
+    "is_rsa",
+    "kbkdf_counter_hmac",
+    "load_private_key_der",
+    "load_public_key_der",
+    "pairwise_consistency_check",
+    "pbkdf2_hmac_sha256",
+    "private_key_to_der",
+    "public_key_of",
+    "public_key_to_der",
+    "rsa_modulus_bits",
+    "rsa_pkcs1v15_sign",
+    "rsa_pkcs1v15_verify",
+    "rsa_private_components",
+    "rsa_private_key_from_components",
+    "rsa_pss_sign",
+    "rsa_pss_verify",
+    "rsa_public_components",
+    "rsa_public_key_from_components",
+    "run_known_answer_tests",
+    "sp800_108_counter_hmac_sha256",
+]

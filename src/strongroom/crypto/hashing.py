@@ -1,0 +1,117 @@
+"""Message digests, HMAC and constant-time comparison (FIPS 180-4, FIPS 198-1).
+
+This module owns the names of the hash functions the rest of the crypto layer accepts
+(`HashName`), their digest sizes, one-shot and multi-part digests, HMAC tag creation and
+verification, and the one constant-time byte comparison everybody else uses. Every
+primitive is pyca/cryptography's; nothing here is hand-rolled. It must not know about
+keys as HSM objects, handles or users: inputs and outputs are plain bytes.
+"""
+
+from __future__ import annotations
+
+import hmac as _stdlib_hmac
+from typing import Final, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, hmac
+
+from strongroom.errors import ArgumentsBad, SignatureInvalid
+
+__all__ = [
+    "DIGEST_SIZES",
+    "Digest",
+    "HashName",
+    "constant_time_equal",
+    "digest",
+    "hash_algorithm",
+    "hmac_sign",
+    "hmac_verify",
+]
+
+HashName = Literal["SHA1", "SHA224", "SHA256", "SHA384", "SHA512"]
+
+# FIPS 180-4 §1, Figure 1: message digest sizes in bytes.
+DIGEST_SIZES: Final[dict[HashName, int]] = {
+    "SHA1": 20,
+    "SHA224": 28,
+    "SHA256": 32,
+    "SHA384": 48,
+    "SHA512": 64,
+}
+
+_ALGORITHMS: Final[dict[str, type[hashes.HashAlgorithm]]] = {
+    "SHA1": hashes.SHA1,
+    "SHA224": hashes.SHA224,
+    "SHA256": hashes.SHA256,
+    "SHA384": hashes.SHA384,
+    "SHA512": hashes.SHA512,
+}
+
+
+def hash_algorithm(hash_name: HashName) -> hashes.HashAlgorithm:
+    """The pyca hash object for ``hash_name``; an unknown name is caller misuse."""
+    try:
+        return _ALGORITHMS[hash_name]()
+    except (KeyError, TypeError):
+        raise ArgumentsBad(f"unknown hash {hash_name!r}") from None
+
+
+def digest(hash_name: HashName, data: bytes) -> bytes:
+    """One-shot digest of ``data``."""
+    context = hashes.Hash(hash_algorithm(hash_name))
+    context.update(data)
+    return context.finalize()
+
+
+class Digest:
+    """A multi-part digest: ``update`` any number of times, then ``finalize`` once."""
+
+    __slots__ = ("_context", "_hash_name")
+
+    def __init__(self, hash_name: HashName) -> None:
+        self._context: hashes.Hash | None = hashes.Hash(hash_algorithm(hash_name))
+        self._hash_name = hash_name
+
+    @property
+    def hash_name(self) -> HashName:
+        """The hash function this digest runs."""
+        return self._hash_name
+
+    def update(self, data: bytes) -> None:
+        """Feed more data; refused after ``finalize``."""
+        if self._context is None:
+            raise ArgumentsBad("digest already finalized")
+        self._context.update(data)
+
+    def finalize(self) -> bytes:
+        """Return the digest of everything fed so far; the object is spent afterwards."""
+        if self._context is None:
+            raise ArgumentsBad("digest already finalized")
+        context, self._context = self._context, None
+        return context.finalize()
+
+    def __repr__(self) -> str:
+        state = "finalized" if self._context is None else "open"
+        return f"Digest({self._hash_name}, {state})"
+
+
+def hmac_sign(hash_name: HashName, key: bytes, data: bytes) -> bytes:
+    """Full-length HMAC tag of ``data`` under ``key`` (FIPS 198-1 §4)."""
+    context = hmac.HMAC(key, hash_algorithm(hash_name))
+    context.update(data)
+    return context.finalize()
+
+
+def hmac_verify(hash_name: HashName, key: bytes, data: bytes, tag: bytes) -> None:
+    """Check a full-length HMAC tag in constant time; raise `SignatureInvalid` on mismatch."""
+    context = hmac.HMAC(key, hash_algorithm(hash_name))
+    context.update(data)
+    try:
+        context.verify(tag)
+    except InvalidSignature:
+        raise SignatureInvalid("MAC did not verify") from None
+
+
+def constant_time_equal(a: bytes, b: bytes) -> bool:
+    """True if ``a == b``; the time taken does not depend on where they differ."""
+    return _stdlib_hmac.compare_digest(a, b)

@@ -1,0 +1,163 @@
+"""The engine's shared state and the one write path every change goes through.
+
+This module owns what one HSM holds while it runs — its store, catalog, registry, audit
+log, storage key, error state and sessions — and ``Core.write()``, the context in which
+every state change is staged, audited and committed atomically, with in-memory effects
+applied only once the store has made the change durable. Command modules (users, keys,
+crypto) operate on a ``Core``; they never open store transactions themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from strongroom.constants import Command, Role
+from strongroom.engine.audit import AuditLog, DetailValue
+from strongroom.engine.config import HSMConfig
+from strongroom.engine.mechanisms.registry import MechanismRegistry
+from strongroom.engine.objects import ObjectCatalog
+from strongroom.errors import ErrorState, SessionHandleInvalid
+from strongroom.model.access import authorize
+from strongroom.model.codec import decode_cbor, encode_cbor
+from strongroom.store.api import RawStore, StoreTransaction
+
+__all__ = ["Core", "SessionState", "Writer"]
+
+
+@dataclass(slots=True)
+class SessionState:
+    """Login state of one session."""
+
+    handle: int
+    user_id: int | None = None
+    username: str | None = None
+    role: Role | None = None
+    closed: bool = False
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names whoever acts through this session."""
+        return self.username if self.username is not None else "-"
+
+
+@dataclass(slots=True)
+class Writer:
+    """One open write: the store transaction, the audit hook and post-commit actions."""
+
+    tx: StoreTransaction
+    core: Core
+    actor: str
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+    def audit(self, event: str, **details: DetailValue) -> None:
+        """Append an audit record in this transaction."""
+        self.core.audit.record(
+            self.tx,
+            boot=self.core.boot,
+            timestamp_ns=self.core.config.clock.now_ns(),
+            event=event,
+            actor=self.actor,
+            details=details,
+        )
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` after the transaction commits (never if it rolls back)."""
+        self.after.append(action)
+
+
+class Core:
+    """Everything one running HSM holds."""
+
+    def __init__(
+        self,
+        store: RawStore,
+        config: HSMConfig,
+        registry: MechanismRegistry,
+        *,
+        hsm_id: str,
+        fips: bool,
+        boot: int,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.registry = registry
+        self.hsm_id = hsm_id
+        self.fips = fips
+        self.boot = boot
+        self.lock = threading.RLock()
+        self.audit = AuditLog(store)
+        self.catalog = ObjectCatalog(store, cache_size=config.object_cache_size)
+        self.error_state: str | None = None
+        self.sessions: dict[int, SessionState] = {}
+        self._next_session = 0
+
+    @property
+    def sealed(self) -> bool:
+        """True while the storage key is not loaded."""
+        return self.catalog.storage_key is None
+
+    @property
+    def activated(self) -> bool:
+        """True once the unactivated admin has activated the HSM."""
+        return self.store.get_meta("activated") == b"\x01"
+
+    @contextmanager
+    def write(self, actor: str) -> Iterator[Writer]:
+        """Stage changes; commit durably with their audit records, then apply effects."""
+        with self.lock:
+            writer: Writer
+            try:
+                with self.store.transaction() as tx:
+                    writer = Writer(tx, self, actor)
+                    yield writer
+            except BaseException:
+                self.audit.rolled_back()
+                raise
+            self.audit.committed()
+            for action in writer.after:
+                action()
+
+    def audit_only(self, actor: str, event: str, **details: DetailValue) -> None:
+        """Write one audit record on its own (login failures, self-test results…)."""
+        with self.write(actor) as w:
+            w.audit(event, **details)
+
+    # --- sessions and permissions --------------------------------------------------------
+
+    def new_session(self) -> SessionState:
+        """Register a new, logged-out session."""
+        with self.lock:
+            self._next_session += 1
+            state = SessionState(self._next_session)
+            self.sessions[state.handle] = state
+            return state
+
+    def authorize(self, session: SessionState, command: Command) -> None:
+        """The one permission check: session alive, then the role × command table."""
+        if session.closed or self.sessions.get(session.handle) is not session:
+            raise SessionHandleInvalid("the session is closed")
+        authorize(command, session.role)
+
+    def require_operational(self) -> None:
+        """Refuse crypto and key operations in the latched error state."""
+        if self.error_state is not None:
+            raise ErrorState(f"the HSM is in its error state ({self.error_state})")
+
+    # --- policy ---------------------------------------------------------------------------
+
+    def policy(self) -> dict[str, bool]:
+        """HSM policies set by admins (defaults filled in)."""
+        raw = self.store.get_meta("policy")
+        stored = decode_cbor(raw) if raw is not None else {}
+        policy = {"clear_key_import": not self.fips}
+        if isinstance(stored, Mapping):
+            policy.update({k: bool(v) for k, v in stored.items() if k in policy})
+        return policy
+
+    @staticmethod
+    def encode_policy(policy: Mapping[str, bool]) -> bytes:
+        """The stored form of a policy map."""
+        return encode_cbor(dict(policy))

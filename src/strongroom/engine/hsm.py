@@ -1,0 +1,108 @@
+"""The HSM facade: open (or create) one HSM on a store, boot it, hand out sessions.
+
+This module owns the HSM's life cycle. Opening a new store creates the HSM's identity,
+records its FIPS mode for good and adds the unactivated admin; every open increments the
+boot counter, runs the known-answer self-tests before anything else (a failure latches the
+error state), and tries auto-unseal if a provider is configured. Everything else happens
+through ``Session``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from strongroom.engine import admin_ops, user_ops
+from strongroom.engine.audit import verify_chain
+from strongroom.engine.config import HSMConfig
+from strongroom.engine.core import Core
+from strongroom.engine.mechanisms.registry import MechanismRegistry, default_registry
+from strongroom.engine.sessions import Session
+from strongroom.errors import ArgumentsBad, StoreCorrupt
+from strongroom.store.api import RawStore
+from strongroom.store.sealing import StorageKey
+
+__all__ = ["HSM"]
+
+
+class HSM:
+    """One HSM: its state lives in ``store``; use ``open_session()`` to work with it."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def __repr__(self) -> str:
+        return f"HSM(hsm_id={self._core.hsm_id!r}, fips={self._core.fips})"
+
+    @classmethod
+    def open(cls, store: RawStore, config: HSMConfig | None = None) -> HSM:
+        """Open the HSM held in ``store``, creating it if the store is empty."""
+        config = config or HSMConfig()
+        registry = default_registry()
+        hsm_id_raw = store.get_meta("hsm_id")
+        new = hsm_id_raw is None
+        if new:
+            hsm_id = config.rng.random_bytes(8).hex()
+            fips = bool(config.fips_mode)
+            boot = 1
+        else:
+            assert hsm_id_raw is not None
+            hsm_id = hsm_id_raw.decode()
+            fips_raw = store.get_meta("fips_mode")
+            boot_raw = store.get_meta("boot")
+            if fips_raw is None or boot_raw is None:
+                raise StoreCorrupt("the store lacks the HSM's mode or boot counter")
+            fips = fips_raw == b"\x01"
+            if config.fips_mode is not None and config.fips_mode != fips:
+                raise ArgumentsBad("the HSM's FIPS mode was fixed when it was created")
+            boot = int.from_bytes(boot_raw, "big") + 1
+        core = Core(store, config, registry, hsm_id=hsm_id, fips=fips, boot=boot)
+        with core.write("hsm") as w:
+            if new:
+                w.tx.set_meta("hsm_id", hsm_id.encode())
+                w.tx.set_meta("fips_mode", b"\x01" if fips else b"\x00")
+                user_id = w.tx.allocate_user_id()
+                w.tx.put_user(replace(user_ops.initial_user(core), user_id=user_id))
+                w.audit("initialize", hsm_id=hsm_id, fips_mode=fips)
+            w.tx.set_meta("boot", boot.to_bytes(8, "big"))
+            w.audit("boot", boot=boot)
+        admin_ops.run_self_tests(core, "hsm")
+        _auto_unseal(core)
+        return cls(core)
+
+    def open_session(self) -> Session:
+        """A new session with no user logged in."""
+        return Session(self._core, self._core.new_session())
+
+    def info(self) -> dict[str, object]:
+        """Basic information (the same as a session's ``info()``)."""
+        return admin_ops.hsm_info(self._core)
+
+    @property
+    def registry(self) -> MechanismRegistry:
+        """The mechanisms this HSM offers."""
+        return self._core.registry
+
+    def verify_audit(self) -> int:
+        """Verify the whole audit chain; returns its length, raises AUDIT_CHAIN_BROKEN."""
+        return verify_chain(self._core.store.audit_records())
+
+    def close(self) -> None:
+        """Close every session and release the store."""
+        with self._core.lock:
+            for state in list(self._core.sessions.values()):
+                Session(self._core, state).close()
+            self._core.catalog.storage_key = None
+            self._core.store.close()
+
+
+def _auto_unseal(core: Core) -> None:
+    provider = core.config.unseal_provider
+    blob = core.store.get_meta("auto_unseal")
+    if provider is None or blob is None:
+        return
+    try:
+        key = StorageKey(provider.unwrap(blob), core.config.rng)
+    except Exception:
+        core.audit_only("hsm", "unseal-failed", provider=provider.name)
+        return
+    user_ops.install_storage_key(core, key, "hsm")

@@ -1,0 +1,152 @@
+"""RSA: key-pair generation, RSA-PSS and PKCS#1 v1.5 signatures.
+
+This module owns the RSA family's handlers and registers them. Key sizes are 2048–4096
+bits in steps of 256 with an odd public exponent ≥ 65537, as on CloudHSM.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.constants import Attribute, KeyType, Mechanism
+from strongroom.crypto import asymmetric
+from strongroom.crypto.hashing import DIGEST_SIZES, HashName
+from strongroom.engine.mechanisms.params import PSSParams, require_params
+from strongroom.engine.mechanisms.registry import (
+    Function,
+    GeneratedKeyPair,
+    MechanismEntry,
+    MechanismRegistry,
+)
+from strongroom.engine.objects import HSMObject
+from strongroom.errors import (
+    AttributeValueInvalid,
+    KeySizeRange,
+    MechanismParamInvalid,
+    TemplateIncomplete,
+)
+from strongroom.model.templates import Template
+
+__all__ = ["register"]
+
+_RSA = frozenset({KeyType.RSA})
+MIN_BITS = 2048
+MAX_BITS = 4096
+
+
+def _generate(public: Template, private: Template, fips: bool) -> GeneratedKeyPair:
+    bits = public.get(Attribute.MODULUS_BITS)
+    if not isinstance(bits, int):
+        raise TemplateIncomplete("MODULUS_BITS is required to generate an RSA key pair")
+    if not MIN_BITS <= bits <= MAX_BITS or bits % 256:
+        raise KeySizeRange("RSA keys are 2048-4096 bits in steps of 256")
+    exponent_bytes = public.get(Attribute.PUBLIC_EXPONENT, b"\x01\x00\x01")
+    exponent = int.from_bytes(exponent_bytes, "big")  # type: ignore[arg-type]
+    if exponent < 65537 or exponent % 2 == 0 or exponent.bit_length() > 256:
+        raise AttributeValueInvalid("PUBLIC_EXPONENT must be odd and at least 65537")
+    key = asymmetric.generate_rsa_private_key(bits, exponent)
+    modulus, e = asymmetric.rsa_public_components(key.public_key())
+    return GeneratedKeyPair(
+        private_der=asymmetric.private_key_to_der(key),
+        private_key=key,
+        public_attributes={Attribute.MODULUS: modulus, Attribute.PUBLIC_EXPONENT: e},
+        private_attributes={Attribute.MODULUS: modulus, Attribute.PUBLIC_EXPONENT: e},
+    )
+
+
+def _pss(hash_name: HashName | None) -> tuple[Any, Any]:
+    """PSS handlers; ``hash_name`` None is CKM_RSA_PKCS_PSS (caller hashed, params name it)."""
+
+    def settings(params: Any) -> tuple[HashName, int, bool]:
+        default = PSSParams(hash_name or "SHA256")
+        p = require_params(params, PSSParams, default)
+        if hash_name is not None and p.hash_name != hash_name:
+            raise MechanismParamInvalid("PSS parameters name a different hash")
+        salt = DIGEST_SIZES[p.hash_name] if p.salt_length is None else p.salt_length
+        return p.hash_name, salt, hash_name is None
+
+    def sign(key: HSMObject, params: Any, data: bytes) -> bytes:
+        name, salt, prehashed = settings(params)
+        return asymmetric.rsa_pss_sign(key.private_key(), data, name, salt, prehashed=prehashed)  # type: ignore[arg-type]
+
+    def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
+        name, salt, prehashed = settings(params)
+        asymmetric.rsa_pss_verify(
+            key.public_key(), signature, data, name, salt, prehashed=prehashed
+        )  # type: ignore[arg-type]
+
+    return sign, verify
+
+
+def _pkcs1(hash_name: HashName) -> tuple[Any, Any]:
+    def sign(key: HSMObject, params: Any, data: bytes) -> bytes:
+        if params is not None:
+            raise MechanismParamInvalid("this mechanism takes no parameters")
+        return asymmetric.rsa_pkcs1v15_sign(key.private_key(), data, hash_name)  # type: ignore[arg-type]
+
+    def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
+        if params is not None:
+            raise MechanismParamInvalid("this mechanism takes no parameters")
+        asymmetric.rsa_pkcs1v15_verify(key.public_key(), signature, data, hash_name)  # type: ignore[arg-type]
+
+    return sign, verify
+
+
+_PSS: dict[Mechanism, HashName | None] = {
+    Mechanism.RSA_PKCS_PSS: None,
+    Mechanism.SHA1_RSA_PKCS_PSS: "SHA1",
+    Mechanism.SHA224_RSA_PKCS_PSS: "SHA224",
+    Mechanism.SHA256_RSA_PKCS_PSS: "SHA256",
+    Mechanism.SHA384_RSA_PKCS_PSS: "SHA384",
+    Mechanism.SHA512_RSA_PKCS_PSS: "SHA512",
+}
+_PKCS1: dict[Mechanism, HashName] = {
+    Mechanism.SHA224_RSA_PKCS: "SHA224",
+    Mechanism.SHA256_RSA_PKCS: "SHA256",
+    Mechanism.SHA384_RSA_PKCS: "SHA384",
+    Mechanism.SHA512_RSA_PKCS: "SHA512",
+}
+
+
+def register(registry: MechanismRegistry) -> None:
+    """Register the RSA family."""
+    registry.add(
+        MechanismEntry(
+            Mechanism.RSA_PKCS_KEY_PAIR_GEN,
+            Function.GENERATE_KEY_PAIR,
+            _RSA,
+            MIN_BITS,
+            MAX_BITS,
+            True,
+            generate_pair=_generate,
+        )
+    )
+    for mechanism, hash_name in _PSS.items():
+        sign, verify = _pss(hash_name)
+        registry.add(
+            MechanismEntry(
+                mechanism,
+                Function.SIGN | Function.VERIFY,
+                _RSA,
+                MIN_BITS,
+                MAX_BITS,
+                hash_name != "SHA1",
+                params_type=PSSParams,
+                sign=sign,
+                verify=verify,
+            )
+        )
+    for mechanism, hash_name in _PKCS1.items():
+        sign, verify = _pkcs1(hash_name)
+        registry.add(
+            MechanismEntry(
+                mechanism,
+                Function.SIGN | Function.VERIFY,
+                _RSA,
+                MIN_BITS,
+                MAX_BITS,
+                True,
+                sign=sign,
+                verify=verify,
+            )
+        )

@@ -1,0 +1,275 @@
+"""Sessions: the caller's handle on an HSM, and where every command is authorised.
+
+This module owns the public command surface. Every method of ``Session`` is declared
+with the ``Command`` it performs; ``_command`` checks it against the role × command table
+(``model.access``) before the body runs — the one place permissions are enforced. Bodies
+delegate to the command modules; no rule lives here.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Concatenate, ParamSpec, TypeVar
+
+from strongroom.constants import Attribute, Command, Role
+from strongroom.engine import admin_ops, crypto_ops, key_ops, user_ops, wrap_ops
+from strongroom.engine.core import Core, SessionState
+from strongroom.engine.user_ops import UserInfo
+from strongroom.model.templates import AttributeValue
+
+__all__ = ["Session"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _command(
+    command: Command,
+) -> Callable[[Callable[Concatenate[Session, _P], _R]], Callable[Concatenate[Session, _P], _R]]:
+    """Mark a method as performing ``command``; authorise before running it."""
+
+    def decorate(
+        method: Callable[Concatenate[Session, _P], _R],
+    ) -> Callable[Concatenate[Session, _P], _R]:
+        @functools.wraps(method)
+        def run(self: Session, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            self._core.authorize(self._state, command)
+            return method(self, *args, **kwargs)
+
+        run.command = command  # type: ignore[attr-defined]
+        return run
+
+    return decorate
+
+
+class Session:
+    """One session with the HSM. Log in, then run the commands your role allows."""
+
+    def __init__(self, core: Core, state: SessionState) -> None:
+        self._core = core
+        self._state = state
+
+    def __repr__(self) -> str:
+        role = self._state.role.value if self._state.role else "none"
+        return f"Session(handle={self._state.handle}, user={self._state.username!r}, role={role})"
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def handle(self) -> int:
+        """The session's number."""
+        return self._state.handle
+
+    @property
+    def role(self) -> Role | None:
+        """The logged-in user's role, or ``None``."""
+        return self._state.role
+
+    @property
+    def username(self) -> str | None:
+        """The logged-in user's name, or ``None``."""
+        return self._state.username
+
+    def close(self) -> None:
+        """End the session; its session objects are destroyed."""
+        core = self._core
+        with core.lock:
+            if self._state.closed:
+                return
+            for obj in core.catalog.session_objects_of(self._state.handle):
+                core.catalog.forget(obj.handle)
+            self._state.closed = True
+            core.sessions.pop(self._state.handle, None)
+
+    # --- users ---------------------------------------------------------------------------
+
+    @_command(Command.LOGIN)
+    def login(self, username: str, password: str) -> Role:
+        """Log in; five consecutive failures lock the user until an admin resets it."""
+        return user_ops.login(self._core, self._state, username, password)
+
+    @_command(Command.LOGOUT)
+    def logout(self) -> None:
+        """Log out (session objects stay until the session closes)."""
+        user_ops.logout(self._core, self._state)
+
+    @_command(Command.ACTIVATE)
+    def activate(self, new_password: str) -> None:
+        """Unactivated admin only: set the admin password and activate the HSM."""
+        user_ops.activate(self._core, self._state, new_password)
+
+    def change_password(self, new_password: str, username: str | None = None) -> None:
+        """Change your own password, or (admins) another user's — which also unlocks it."""
+        if username is None or username.lower() == self._state.username:
+            self._change_own_password(new_password)
+        else:
+            self._change_user_password(username, new_password)
+
+    @_command(Command.CHANGE_OWN_PASSWORD)
+    def _change_own_password(self, new_password: str) -> None:
+        user_ops.change_password(self._core, self._state, None, new_password)
+
+    @_command(Command.CHANGE_USER_PASSWORD)
+    def _change_user_password(self, username: str, new_password: str) -> None:
+        user_ops.change_password(self._core, self._state, username, new_password)
+
+    @_command(Command.CREATE_USER)
+    def create_user(self, username: str, password: str, role: Role) -> None:
+        """Create an admin, crypto user or appliance user."""
+        user_ops.create_user(self._core, self._state, username, password, role)
+
+    @_command(Command.DELETE_USER)
+    def delete_user(self, username: str) -> None:
+        """Delete a user that owns no keys."""
+        user_ops.delete_user(self._core, self._state, username)
+
+    @_command(Command.LIST_USERS)
+    def list_users(self) -> list[UserInfo]:
+        """Every user with its role and lockout state."""
+        return user_ops.list_users(self._core)
+
+    # --- objects -------------------------------------------------------------------------
+
+    @_command(Command.GENERATE_KEY)
+    def generate_key(self, mechanism: int, template: Mapping[int, object]) -> int:
+        """Generate a secret key; returns its handle."""
+        return key_ops.generate_key(self._core, self._state, mechanism, template)
+
+    @_command(Command.GENERATE_KEY_PAIR)
+    def generate_key_pair(
+        self,
+        mechanism: int,
+        public_template: Mapping[int, object],
+        private_template: Mapping[int, object],
+    ) -> tuple[int, int]:
+        """Generate a key pair; returns (public handle, private handle)."""
+        return key_ops.generate_key_pair(
+            self._core, self._state, mechanism, public_template, private_template
+        )
+
+    @_command(Command.CREATE_OBJECT)
+    def create_object(self, template: Mapping[int, object]) -> int:
+        """Import a key in the clear (where policy allows) or store a data object."""
+        return key_ops.create_object(self._core, self._state, template)
+
+    @_command(Command.FIND_OBJECTS)
+    def find_objects(self, template: Mapping[int, object] | None = None) -> list[int]:
+        """Handles of visible objects whose attributes match ``template``."""
+        return key_ops.find_objects(self._core, self._state, template)
+
+    @_command(Command.GET_ATTRIBUTES)
+    def get_attributes(
+        self, handle: int, attributes: Iterable[int]
+    ) -> dict[Attribute, AttributeValue]:
+        """Attribute values; key material raises ATTRIBUTE_SENSITIVE."""
+        return key_ops.get_attributes(self._core, self._state, handle, attributes)
+
+    @_command(Command.SET_ATTRIBUTES)
+    def set_attributes(self, handle: int, changes: Mapping[int, object]) -> None:
+        """Change modifiable attributes of a key you own."""
+        key_ops.set_attributes(self._core, self._state, handle, changes)
+
+    @_command(Command.SET_TRUSTED)
+    def set_trusted(self, handle: int, trusted: bool) -> None:
+        """Admins: mark a key TRUSTED (or not)."""
+        key_ops.set_attributes(self._core, self._state, handle, {Attribute.TRUSTED: trusted})
+
+    @_command(Command.DESTROY_OBJECT)
+    def destroy_object(self, handle: int) -> None:
+        """Destroy an object you own."""
+        key_ops.destroy_object(self._core, self._state, handle)
+
+    @_command(Command.SHARE_KEY)
+    def share_key(self, handle: int, username: str) -> None:
+        """Let another crypto user use (not manage) a key you own."""
+        key_ops.share_key(self._core, self._state, handle, username, share=True)
+
+    @_command(Command.UNSHARE_KEY)
+    def unshare_key(self, handle: int, username: str) -> None:
+        """Withdraw a share."""
+        key_ops.share_key(self._core, self._state, handle, username, share=False)
+
+    @_command(Command.WRAP_KEY)
+    def wrap_key(self, mechanism: int, wrapping_key: int, key_to_wrap: int) -> bytes:
+        """Export a key you own, encrypted under a wrapping key."""
+        return wrap_ops.wrap_key(self._core, self._state, mechanism, wrapping_key, key_to_wrap)
+
+    @_command(Command.UNWRAP_KEY)
+    def unwrap_key(
+        self, mechanism: int, unwrapping_key: int, wrapped: bytes, template: Mapping[int, object]
+    ) -> int:
+        """Import a wrapped key; returns its handle."""
+        return wrap_ops.unwrap_key(
+            self._core, self._state, mechanism, unwrapping_key, wrapped, template
+        )
+
+    @_command(Command.EXPORT_PUBLIC_KEY)
+    def export_public_key(self, handle: int) -> bytes:
+        """A public key (or a private key's public half) as SubjectPublicKeyInfo DER."""
+        return key_ops.public_key_der(self._core, self._state, handle)
+
+    # --- crypto ---------------------------------------------------------------------------
+
+    @_command(Command.ENCRYPT)
+    def encrypt(self, handle: int, mechanism: int, data: bytes, params: object = None) -> bytes:
+        """Encrypt ``data`` with a key you may use."""
+        return crypto_ops.encrypt(self._core, self._state, handle, mechanism, data, params)
+
+    @_command(Command.DECRYPT)
+    def decrypt(self, handle: int, mechanism: int, data: bytes, params: object = None) -> bytes:
+        """Decrypt ``data``; integrity failures raise ENCRYPTED_DATA_INVALID."""
+        return crypto_ops.decrypt(self._core, self._state, handle, mechanism, data, params)
+
+    @_command(Command.SIGN)
+    def sign(self, handle: int, mechanism: int, data: bytes, params: object = None) -> bytes:
+        """Sign (or MAC) ``data``."""
+        return crypto_ops.sign(self._core, self._state, handle, mechanism, data, params)
+
+    @_command(Command.VERIFY)
+    def verify(
+        self, handle: int, mechanism: int, data: bytes, signature: bytes, params: object = None
+    ) -> None:
+        """Verify a signature; raises SIGNATURE_INVALID if it does not verify."""
+        crypto_ops.verify(self._core, self._state, handle, mechanism, data, signature, params)
+
+    @_command(Command.GENERATE_RANDOM)
+    def generate_random(self, length: int) -> bytes:
+        """Random bytes from the HSM."""
+        return crypto_ops.generate_random(self._core, length)
+
+    # --- HSM-wide ---------------------------------------------------------------------------
+
+    @_command(Command.GET_INFO)
+    def info(self) -> dict[str, object]:
+        """Basic HSM information (anyone, even before login)."""
+        return admin_ops.hsm_info(self._core)
+
+    @_command(Command.GET_POLICY)
+    def get_policy(self) -> dict[str, bool]:
+        """The HSM's policies."""
+        return self._core.policy()
+
+    @_command(Command.SET_POLICY)
+    def set_policy(self, name: str, value: bool) -> None:
+        """Admins: change one policy."""
+        admin_ops.set_policy(self._core, self._state, name, value)
+
+    @_command(Command.READ_AUDIT)
+    def read_audit(self, start_seq: int = 1) -> list[dict[str, object]]:
+        """Admins: audit records from ``start_seq`` on, decoded."""
+        return admin_ops.read_audit(self._core, start_seq)
+
+    @_command(Command.RUN_SELF_TEST)
+    def run_self_test(self) -> dict[str, bool]:
+        """Run the known-answer tests now; a failure latches the error state."""
+        return admin_ops.run_self_tests(self._core, self._state.actor)
+
+    @_command(Command.SYNC_DIGEST)
+    def sync_digest(self) -> str:
+        """A digest of every token object and user, for comparing HSMs."""
+        return admin_ops.sync_digest(self._core)

@@ -1,0 +1,517 @@
+"""In-memory raw store: the reference semantics every backend matches, and the checks they share.
+
+This module owns ``MemoryStore`` — a ``RawStore`` held in Python dicts, used by tests and
+re-exported by ``strongroom.testing`` — and the argument checks that both it and
+``store.sqlite`` apply before touching any state, so the two backends raise the same error
+for the same call. Writes are staged in the transaction object and applied under a lock when
+the ``with`` block exits normally; readers always see the last committed state. Like every
+backend it keeps only what the raw-store contract allows (verifiers, sealed blobs) and must
+not import crypto or interpret the bytes it holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
+
+from strongroom.errors import ArgumentsBad, StorageError, StoreCorrupt
+from strongroom.store.api import (
+    AuditRecord,
+    ObjectQuery,
+    ObjectRecord,
+    StoreTransaction,
+    UserRecord,
+)
+
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "RESERVED_META_KEYS",
+    "SCHEMA_VERSION",
+    "STORE_MAGIC",
+    "MemoryStore",
+    "check_audit_record",
+    "check_meta",
+    "check_object_record",
+    "check_shares",
+    "check_user_record",
+    "check_write_id",
+    "lookup_int",
+    "lookup_query",
+    "lookup_text",
+    "matches",
+]
+
+STORE_MAGIC = b"strongroom-store"
+"""Value of the ``magic`` meta row: says "this is a Strongroom store"."""
+
+SCHEMA_VERSION = 1
+"""Store format version written by, and the only one readable by, this code."""
+
+RESERVED_META_KEYS = frozenset({"magic", "schema_version"})
+"""Meta keys owned by the store format itself; ``set_meta`` refuses them."""
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+
+# --- checks shared by every backend --------------------------------------------------------
+#
+# Caller misuse (wrong type, out-of-range id, text that is not Unicode) is ``ArgumentsBad``
+# and is raised before any state is read. Messages name the field, never its value.
+
+
+def _check_int(value: object, what: str, minimum: int = INT64_MIN) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= INT64_MAX:
+        raise ArgumentsBad(f"{what} must be an int in {minimum}..2**63-1")
+
+
+def _check_text(value: object, what: str) -> None:
+    if not isinstance(value, str):
+        raise ArgumentsBad(f"{what} must be a str")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ArgumentsBad(f"{what} must be encodable as UTF-8") from exc
+
+
+def _check_bytes(value: object, what: str, *, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if not isinstance(value, bytes):
+        raise ArgumentsBad(f"{what} must be bytes" + (" or None" if optional else ""))
+
+
+def check_write_id(value: object, what: str) -> None:
+    """Check a handle, user id or seq being written: an int in 1..2**63-1."""
+    _check_int(value, what, 1)
+
+
+def check_object_record(record: object) -> None:
+    """Raise ``ArgumentsBad`` unless ``record`` is a storable ``ObjectRecord``."""
+    if not isinstance(record, ObjectRecord):
+        raise ArgumentsBad("put_object takes an ObjectRecord")
+    check_write_id(record.handle, "handle")
+    _check_int(record.object_class, "object_class", 0)
+    if record.key_type is not None:
+        _check_int(record.key_type, "key_type", 0)
+    _check_text(record.label, "label")
+    _check_bytes(record.ckid, "ckid")
+    _check_int(record.owner, "owner", 0)
+    if not isinstance(record.private, bool):
+        raise ArgumentsBad("private must be a bool")
+    _check_bytes(record.public, "public")
+    _check_bytes(record.sealed, "sealed", optional=True)
+
+
+def check_user_record(record: object) -> None:
+    """Raise ``ArgumentsBad`` unless ``record`` is a storable ``UserRecord``."""
+    if not isinstance(record, UserRecord):
+        raise ArgumentsBad("put_user takes a UserRecord")
+    check_write_id(record.user_id, "user_id")
+    _check_text(record.username, "username")
+    _check_text(record.role, "role")
+    _check_bytes(record.verifier, "verifier")
+    _check_int(record.failed_logins, "failed_logins", 0)
+    _check_bytes(record.wrapped_storage_key, "wrapped_storage_key", optional=True)
+
+
+def check_audit_record(record: object) -> None:
+    """Raise ``ArgumentsBad`` unless ``record`` is a storable ``AuditRecord``."""
+    if not isinstance(record, AuditRecord):
+        raise ArgumentsBad("append_audit takes an AuditRecord")
+    check_write_id(record.seq, "seq")
+    _check_int(record.boot, "boot", 0)
+    _check_int(record.timestamp_ns, "timestamp_ns")
+    _check_text(record.event, "event")
+    _check_text(record.actor, "actor")
+    _check_bytes(record.details, "details")
+    _check_bytes(record.prev_hash, "prev_hash")
+    _check_bytes(record.hash, "hash")
+
+
+def check_meta(key: object, value: object) -> None:
+    """Raise ``ArgumentsBad`` unless ``key``/``value`` may be written with ``set_meta``."""
+    _check_text(key, "meta key")
+    if key in RESERVED_META_KEYS:
+        raise ArgumentsBad("this meta key is reserved for the store format")
+    _check_bytes(value, "meta value")
+
+
+def check_shares(handle: object, user_ids: object) -> None:
+    """Raise ``ArgumentsBad`` unless the arguments of ``set_shares`` are well formed."""
+    check_write_id(handle, "handle")
+    if not isinstance(user_ids, Set):
+        raise ArgumentsBad("user_ids must be a frozenset of ints")
+    for user_id in user_ids:
+        check_write_id(user_id, "user id in user_ids")
+
+
+def lookup_int(value: object, what: str) -> bool:
+    """Check an int used as a lookup key; ``False`` means it cannot match any stored row."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentsBad(f"{what} must be an int")
+    return INT64_MIN <= value <= INT64_MAX
+
+
+def lookup_text(value: object, what: str) -> None:
+    """Check a str used as a lookup key."""
+    _check_text(value, what)
+
+
+def lookup_query(query: object) -> bool:
+    """Check an ``ObjectQuery``; ``False`` means it cannot match any stored object."""
+    if not isinstance(query, ObjectQuery):
+        raise ArgumentsBad("find_objects takes an ObjectQuery")
+    possible = True
+    for what in ("object_class", "key_type", "owner"):
+        value = getattr(query, what)
+        if value is not None and not lookup_int(value, what):
+            possible = False
+    if query.label is not None:
+        lookup_text(query.label, "label")
+    if query.ckid is not None:
+        _check_bytes(query.ckid, "ckid")
+    return possible
+
+
+def matches(record: ObjectRecord, query: ObjectQuery) -> bool:
+    """Whether ``record`` matches every non-``None`` field of ``query``."""
+    return (
+        (query.object_class is None or record.object_class == query.object_class)
+        and (query.key_type is None or record.key_type == query.key_type)
+        and (query.label is None or record.label == query.label)
+        and (query.ckid is None or record.ckid == query.ckid)
+        and (query.owner is None or record.owner == query.owner)
+    )
+
+
+# --- the in-memory store --------------------------------------------------------------------
+
+
+class MemoryStore:
+    """A ``RawStore`` held in memory with exactly the SQLite backend's semantics; for tests.
+
+    Nothing survives the process. Transactions are serialised by a lock; a second
+    ``transaction()`` in the thread that already holds one raises ``StorageError`` instead of
+    deadlocking.
+    """
+
+    def __init__(self) -> None:
+        self._objects: dict[int, ObjectRecord] = {}
+        self._shares: dict[int, frozenset[int]] = {}  # handle -> users; empty sets not kept
+        self._users: dict[int, UserRecord] = {}
+        self._meta: dict[str, bytes] = {
+            "magic": STORE_MAGIC,
+            "schema_version": str(SCHEMA_VERSION).encode("ascii"),
+        }
+        self._audit: list[AuditRecord] = []
+        self._last_handle = 0
+        self._last_user_id = 0
+        self._state_lock = threading.Lock()  # guards reads against a commit being applied
+        self._write_lock = threading.Lock()  # one transaction at a time
+        self._writer_thread: int | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"MemoryStore(objects={len(self._objects)}, users={len(self._users)})"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("the store is closed")
+
+    # --- transactions ---
+
+    @contextmanager
+    def transaction(self) -> Iterator[StoreTransaction]:
+        """Open a write transaction; it commits when the ``with`` block exits normally."""
+        self._check_open()
+        if self._writer_thread == threading.get_ident():
+            raise StorageError("a transaction is already open in this thread")
+        with self._write_lock:
+            self._check_open()
+            self._writer_thread = threading.get_ident()
+            txn = _MemoryTransaction(self)
+            try:
+                yield txn
+                txn.finish()
+                self._apply(txn)
+            finally:
+                txn.finish()
+                self._writer_thread = None
+
+    def _apply(self, txn: _MemoryTransaction) -> None:
+        with self._state_lock:
+            for handle, record in txn.objects.items():
+                if record is None:
+                    self._objects.pop(handle, None)
+                else:
+                    self._objects[handle] = record
+            for handle, user_ids in txn.shares.items():
+                if user_ids:
+                    self._shares[handle] = user_ids
+                else:
+                    self._shares.pop(handle, None)
+            for user_id, user in txn.users.items():
+                if user is None:
+                    self._users.pop(user_id, None)
+                else:
+                    self._users[user_id] = user
+            self._meta.update(txn.meta)
+            self._audit.extend(txn.audit)
+            self._last_handle = txn.last_handle
+            self._last_user_id = txn.last_user_id
+
+    # --- reads ---
+
+    def get_object(self, handle: int) -> ObjectRecord | None:
+        """The object with this handle, or ``None``."""
+        self._check_open()
+        lookup_int(handle, "handle")
+        with self._state_lock:
+            return self._objects.get(handle)
+
+    def find_objects(self, query: ObjectQuery) -> list[int]:
+        """Handles of objects matching every non-``None`` field, in ascending order."""
+        self._check_open()
+        if not lookup_query(query):
+            return []
+        with self._state_lock:
+            return sorted(h for h, record in self._objects.items() if matches(record, query))
+
+    def iter_objects(self) -> Iterator[ObjectRecord]:
+        """Every object, in handle order."""
+        self._check_open()
+        with self._state_lock:
+            snapshot = [self._objects[h] for h in sorted(self._objects)]
+        return self._iterate(snapshot)
+
+    def _iterate(self, records: list[ObjectRecord]) -> Iterator[ObjectRecord]:
+        for record in records:
+            self._check_open()
+            yield record
+
+    def count_objects(self) -> int:
+        """Number of token objects."""
+        self._check_open()
+        with self._state_lock:
+            return len(self._objects)
+
+    def get_shares(self, handle: int) -> frozenset[int]:
+        """User ids the object is shared with."""
+        self._check_open()
+        lookup_int(handle, "handle")
+        with self._state_lock:
+            return self._shares.get(handle, frozenset())
+
+    def handles_shared_with(self, user_id: int) -> list[int]:
+        """Handles of objects shared with this user, ascending."""
+        self._check_open()
+        lookup_int(user_id, "user_id")
+        with self._state_lock:
+            return sorted(h for h, users in self._shares.items() if user_id in users)
+
+    def get_user(self, user_id: int) -> UserRecord | None:
+        """The user with this id, or ``None``."""
+        self._check_open()
+        lookup_int(user_id, "user_id")
+        with self._state_lock:
+            return self._users.get(user_id)
+
+    def get_user_by_name(self, username: str) -> UserRecord | None:
+        """The user with this (already lower-cased) name, or ``None``."""
+        self._check_open()
+        lookup_text(username, "username")
+        with self._state_lock:
+            for user in self._users.values():
+                if user.username == username:
+                    return user
+        return None
+
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by user id."""
+        self._check_open()
+        with self._state_lock:
+            return [self._users[u] for u in sorted(self._users)]
+
+    def get_meta(self, key: str) -> bytes | None:
+        """An HSM-wide metadata value, or ``None``."""
+        self._check_open()
+        lookup_text(key, "meta key")
+        with self._state_lock:
+            return self._meta.get(key)
+
+    def audit_records(self, start_seq: int = 1) -> Iterator[AuditRecord]:
+        """Audit records with ``seq >= start_seq``, in stored order."""
+        self._check_open()
+        lookup_int(start_seq, "start_seq")
+        return self._iterate_audit(max(start_seq, 1))
+
+    def _iterate_audit(self, start_seq: int) -> Iterator[AuditRecord]:
+        # Seqs are 1, 2, 3… by the append rule, so record n sits at index n - 1. The list is
+        # only ever appended to, so reading by index needs no snapshot.
+        index = start_seq - 1
+        while True:
+            self._check_open()
+            with self._state_lock:
+                if index >= len(self._audit):
+                    return
+                record = self._audit[index]
+            yield record
+            index += 1
+
+    def last_audit(self) -> AuditRecord | None:
+        """The newest audit record, or ``None``."""
+        self._check_open()
+        with self._state_lock:
+            return self._audit[-1] if self._audit else None
+
+    def integrity_check(self) -> None:
+        """Raise ``StoreCorrupt`` if the in-memory invariants do not hold."""
+        self._check_open()
+        with self._state_lock:
+            if any(h not in self._objects for h in self._shares):
+                raise StoreCorrupt("a share refers to a missing object")
+            if any(not users <= self._users.keys() for users in self._shares.values()):
+                raise StoreCorrupt("a share refers to a missing user")
+            if self._objects and max(self._objects) > self._last_handle:
+                raise StoreCorrupt("the handle counter is behind the stored objects")
+            if self._users and max(self._users) > self._last_user_id:
+                raise StoreCorrupt("the user-id counter is behind the stored users")
+            if any(r.seq != i for i, r in enumerate(self._audit, start=1)):
+                raise StoreCorrupt("the audit log has a gap")
+            names = [u.username for u in self._users.values()]
+            if len(set(names)) != len(names):
+                raise StoreCorrupt("two users share a username")
+
+    def close(self) -> None:
+        """Release the store; later calls raise ``StorageError`` (closing twice is allowed)."""
+        if self._writer_thread == threading.get_ident():
+            raise StorageError("close() called inside a transaction")
+        with self._write_lock, self._state_lock:
+            self._closed = True
+
+
+class _MemoryTransaction:
+    """Staged writes of one ``MemoryStore`` transaction; reads see staged-over-committed."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        # Only the thread holding the store's write lock mutates committed state, and that is
+        # this transaction's thread, so reading the store's dicts here needs no other lock.
+        self._store = store
+        self._finished = False
+        self.objects: dict[int, ObjectRecord | None] = {}
+        self.shares: dict[int, frozenset[int]] = {}
+        self.users: dict[int, UserRecord | None] = {}
+        self.meta: dict[str, bytes] = {}
+        self.audit: list[AuditRecord] = []
+        self.last_handle = store._last_handle
+        self.last_user_id = store._last_user_id
+
+    def __repr__(self) -> str:
+        return f"_MemoryTransaction(finished={self._finished})"
+
+    def finish(self) -> None:
+        self._finished = True
+
+    def _check_live(self) -> None:
+        if self._finished:
+            raise StorageError("the transaction is finished")
+
+    def _object(self, handle: int) -> ObjectRecord | None:
+        if handle in self.objects:
+            return self.objects[handle]
+        return self._store._objects.get(handle)
+
+    def _user(self, user_id: int) -> UserRecord | None:
+        if user_id in self.users:
+            return self.users[user_id]
+        return self._store._users.get(user_id)
+
+    def _shares_of(self, handle: int) -> frozenset[int]:
+        if handle in self.shares:
+            return self.shares[handle]
+        return self._store._shares.get(handle, frozenset())
+
+    def allocate_handle(self) -> int:
+        """Return a fresh token-object handle (never reused, even after a crash)."""
+        self._check_live()
+        if self.last_handle >= INT64_MAX:
+            raise StorageError("the handle space is exhausted")
+        self.last_handle += 1
+        return self.last_handle
+
+    def allocate_user_id(self) -> int:
+        """Return a fresh user id (never reused)."""
+        self._check_live()
+        if self.last_user_id >= INT64_MAX:
+            raise StorageError("the user-id space is exhausted")
+        self.last_user_id += 1
+        return self.last_user_id
+
+    def put_object(self, record: ObjectRecord) -> None:
+        """Insert or replace the object with ``record.handle``; its shares are kept."""
+        self._check_live()
+        check_object_record(record)
+        self.objects[record.handle] = record
+        self.last_handle = max(self.last_handle, record.handle)
+
+    def delete_object(self, handle: int) -> None:
+        """Delete the object and its shares; a missing handle is not an error."""
+        self._check_live()
+        if not lookup_int(handle, "handle"):
+            return
+        self.objects[handle] = None
+        self.shares[handle] = frozenset()
+
+    def set_shares(self, handle: int, user_ids: frozenset[int]) -> None:
+        """Replace the set of users the object is shared with."""
+        self._check_live()
+        check_shares(handle, user_ids)
+        if self._object(handle) is None:
+            raise StorageError("cannot share an object that does not exist")
+        if any(self._user(user_id) is None for user_id in user_ids):
+            raise StorageError("cannot share with a user that does not exist")
+        self.shares[handle] = frozenset(user_ids)
+
+    def put_user(self, record: UserRecord) -> None:
+        """Insert or replace the user with ``record.user_id``; usernames stay unique."""
+        self._check_live()
+        check_user_record(record)
+        user_ids = (self._store._users.keys() | self.users.keys()) - {record.user_id}
+        for user_id in user_ids:
+            other = self._user(user_id)
+            if other is not None and other.username == record.username:
+                raise StorageError("another user already has this username")
+        self.users[record.user_id] = record
+        self.last_user_id = max(self.last_user_id, record.user_id)
+
+    def delete_user(self, user_id: int) -> None:
+        """Delete the user and remove it from every share list."""
+        self._check_live()
+        if not lookup_int(user_id, "user_id"):
+            return
+        for handle in self._store._shares.keys() | self.shares.keys():
+            users = self._shares_of(handle)
+            if user_id in users:
+                self.shares[handle] = users - {user_id}
+        self.users[user_id] = None
+
+    def set_meta(self, key: str, value: bytes) -> None:
+        """Set an HSM-wide metadata value."""
+        self._check_live()
+        check_meta(key, value)
+        self.meta[key] = value
+
+    def append_audit(self, record: AuditRecord) -> None:
+        """Append an audit record; ``record.seq`` must be the last seq + 1."""
+        self._check_live()
+        check_audit_record(record)
+        if self.audit:
+            last = self.audit[-1].seq
+        else:
+            last = self._store._audit[-1].seq if self._store._audit else 0
+        if record.seq != last + 1:
+            raise StorageError("audit record out of sequence: seq must be the last seq + 1")
+        self.audit.append(record)
