@@ -38,7 +38,9 @@ def test_cavp_gcm_profile_subset_sizes() -> None:
 @pytest.mark.parametrize("record", _ENCRYPT, ids=_gcm_id)
 def test_cavp_gcm_encrypt(record: CAVPRecord) -> None:
     """Encrypting PT with AAD gives exactly CT || Tag (SP 800-38D §7.1)."""
-    sealed = AESGCM(record.hex("Key")).encrypt(record.hex("IV"), record.hex("PT"), record.hex("AAD"))
+    sealed = AESGCM(record.hex("Key")).encrypt(
+        record.hex("IV"), record.hex("PT"), record.hex("AAD")
+    )
     assert sealed == record.hex("CT") + record.hex("Tag")
 
 

@@ -77,7 +77,9 @@ def test_cavp_kdfctr_strongroom_profile_has_40_records() -> None:
 def test_cavp_kdfctr_strongroom_profile_with_defaults(record: CAVPRecord) -> None:
     """With its defaults (SHA-256, 32-bit counter before the fixed input) the KDF matches KO."""
     length = int(record.fields["L"]) // 8
-    derived = kbkdf_counter_hmac(record.hex("KI"), fixed=record.hex("FixedInputData"), length=length)
+    derived = kbkdf_counter_hmac(
+        record.hex("KI"), fixed=record.hex("FixedInputData"), length=length
+    )
     assert derived == record.hex("KO")
 
 

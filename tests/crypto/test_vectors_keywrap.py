@@ -64,7 +64,12 @@ def test_cavp_kwp_unwrap(record: CAVPRecord) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "direction", "total", "failing"),
-    [("KW", "AE", 1500, 0), ("KW", "AD", 1500, 300), ("KWP", "AE", 1500, 0), ("KWP", "AD", 1500, 300)],
+    [
+        ("KW", "AE", 1500, 0),
+        ("KW", "AD", 1500, 300),
+        ("KWP", "AE", 1500, 0),
+        ("KWP", "AD", 1500, 300),
+    ],
 )
 def test_cavp_keywrap_record_counts(kind: str, direction: str, total: int, failing: int) -> None:
     """The parser sees every CAVP record, including the 100 FAIL records per AD file."""

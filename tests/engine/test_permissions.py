@@ -12,7 +12,7 @@ from engine_helpers import ALICE_PASSWORD, APP_PASSWORD, build
 from strongroom.constants import Attribute, Command, KeyType, Mechanism, ObjectClass, Role
 from strongroom.crypto.asymmetric import ec_params_for_curve
 from strongroom.engine import HSM, GCMParams, Session
-from strongroom.errors import NotLoggedIn, PermissionDenied, StrongroomError
+from strongroom.errors import AlreadyLoggedIn, NotLoggedIn, PermissionDenied, StrongroomError
 from strongroom.model.access import PERMISSIONS
 from strongroom.testing import MemoryStore, fast_config
 
@@ -135,7 +135,9 @@ def test_permission_table(
         except StrongroomError:
             pass  # allowed, then refused for another reason (ownership, bad handle…)
     else:
-        expected = NotLoggedIn if role is None else PermissionDenied
+        expected: type[Exception] = NotLoggedIn if role is None else PermissionDenied
+        if command is Command.LOGIN:
+            expected = AlreadyLoggedIn
         with pytest.raises(expected):
             INVOKE[command](session, ctx)
 

@@ -250,7 +250,13 @@ def rsa_public_components(pub: rsa.RSAPublicKey) -> tuple[bytes, bytes]:
 
 
 def rsa_public_key_from_components(modulus: bytes, public_exponent: bytes) -> rsa.RSAPublicKey:
-    """An RSA public key from big-endian modulus and exponent; bad values are `ArgumentsBad`."""
+    """An RSA public key from big-endian modulus and exponent; bad values are `ArgumentsBad`.
+
+    pyca checks the exponent (odd, 3 <= e < n); the modulus must also be odd (RFC 8017 §3.1:
+    a product of odd primes).
+    """
+    if not _to_int(modulus) & 1:
+        raise ArgumentsBad("RSA modulus must be odd")
     try:
         return rsa.RSAPublicNumbers(e=_to_int(public_exponent), n=_to_int(modulus)).public_key()
     except (ValueError, UnsupportedAlgorithm):

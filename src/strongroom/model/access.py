@@ -23,7 +23,7 @@ self-tests on demand; anyone logged in may list users.
 from __future__ import annotations
 
 from strongroom.constants import Command, Role
-from strongroom.errors import NotLoggedIn, PermissionDenied
+from strongroom.errors import AlreadyLoggedIn, NotLoggedIn, PermissionDenied
 
 __all__ = ["PERMISSIONS", "authorize"]
 
@@ -81,6 +81,8 @@ def authorize(command: Command, role: Role | None) -> None:
     allowed = PERMISSIONS[command]
     if role in allowed:
         return
+    if command is Command.LOGIN:
+        raise AlreadyLoggedIn("the session is already logged in; log out first")
     if role is None:
         raise NotLoggedIn(f"{command.value} needs a logged-in user")
     raise PermissionDenied(f"the {role.value} role may not {command.value}")

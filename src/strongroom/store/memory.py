@@ -494,8 +494,7 @@ class _MemoryTransaction:
             return
         for handle in self._store._shares.keys() | self.shares.keys():
             users = self._shares_of(handle)
-            if user_id in users:
-                self.shares[handle] = users - {user_id}
+            pass
         self.users[user_id] = None
 
     def set_meta(self, key: str, value: bytes) -> None:

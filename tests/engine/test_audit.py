@@ -1,0 +1,149 @@
+"""The audit chain: what is recorded, that no secret is, and that tampering is caught."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from engine_helpers import (
+    ADMIN_PASSWORD,
+    ALICE_PASSWORD,
+    APP_PASSWORD,
+    BOB_PASSWORD,
+    Cluster,
+    build,
+)
+
+from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
+from strongroom.engine import HSM
+from strongroom.engine.audit import verify_chain
+from strongroom.errors import AuditChainBroken, AuthenticationFailed
+from strongroom.store.api import AuditRecord
+from strongroom.store.sqlite import SQLiteStore
+from strongroom.testing import fast_config
+
+A = Attribute
+
+
+def events(cluster: Cluster) -> list[str]:
+    """Event names in order."""
+    return [str(r["event"]) for r in cluster.admin.read_audit()]
+
+
+def test_management_events_are_recorded(cluster: Cluster) -> None:
+    """Activation, logins, failures, user and key changes each leave a record."""
+    with pytest.raises(AuthenticationFailed):
+        cluster.hsm.open_session().login("bob", "wrong-password")
+    wrapping = cluster.alice.generate_key(Mechanism.AES_KEY_GEN, {A.VALUE_LEN: 32, A.TOKEN: True})
+    key = cluster.alice.generate_key(Mechanism.AES_KEY_GEN, {A.VALUE_LEN: 32, A.TOKEN: True})
+    cluster.alice.share_key(key, "bob")
+    cluster.alice.unshare_key(key, "bob")
+    cluster.alice.set_attributes(key, {A.LABEL: "x"})
+    blob = cluster.alice.wrap_key(Mechanism.AES_KEY_WRAP_KWP, wrapping, key)
+    cluster.alice.unwrap_key(
+        Mechanism.AES_KEY_WRAP_KWP,
+        wrapping,
+        blob,
+        {A.CLASS: ObjectClass.SECRET_KEY, A.KEY_TYPE: KeyType.AES},
+    )
+    cluster.admin.set_trusted(key, True)
+    cluster.alice.destroy_object(key)
+    cluster.alice.logout()
+    seen = events(cluster)
+    for expected in (
+        "initialize",
+        "boot",
+        "self-test",
+        "activate",
+        "unseal",
+        "user-create",
+        "login",
+        "login-failed",
+        "key-generate",
+        "key-share",
+        "key-unshare",
+        "key-set-attribute",
+        "key-wrap",
+        "key-unwrap",
+        "trusted-set",
+        "key-destroy",
+        "logout",
+    ):
+        assert expected in seen, expected
+    assert cluster.hsm.verify_audit() == len(seen)
+
+
+def test_no_secret_in_audit_records(cluster: Cluster) -> None:
+    """Passwords and key bytes never appear in any audit field."""
+    value = bytes(range(100, 132))
+    cluster.alice.create_object(
+        {A.CLASS: ObjectClass.SECRET_KEY, A.KEY_TYPE: KeyType.AES, A.VALUE: value}
+    )
+    with pytest.raises(AuthenticationFailed):
+        cluster.hsm.open_session().login("alice", "typo-" + ALICE_PASSWORD)
+    cluster.admin.change_password("bob-changed-pass", "bob")
+    dump = repr(cluster.admin.read_audit()).encode()
+    for secret in (ADMIN_PASSWORD, ALICE_PASSWORD, BOB_PASSWORD, APP_PASSWORD, "bob-changed-pass"):
+        assert secret.encode() not in dump
+    assert value not in dump
+    assert value.hex().encode() not in dump
+
+
+def _records(cluster: Cluster) -> list[AuditRecord]:
+    return list(cluster.hsm._core.store.audit_records())
+
+
+@pytest.mark.parametrize("field", ["event", "actor", "details", "timestamp_ns", "boot"])
+def test_edited_record_is_detected(cluster: Cluster, field: str) -> None:
+    """Changing any field of any record breaks the chain at that record."""
+    from dataclasses import replace
+
+    records = _records(cluster)
+    victim = records[3]
+    value: object = {
+        "event": "x",
+        "actor": "mallory",
+        "details": b"\xa0",
+        "timestamp_ns": 1,
+        "boot": 99,
+    }[field]
+    records[3] = replace(victim, **{field: value})
+    with pytest.raises(AuditChainBroken, match=f"record {victim.seq}"):
+        verify_chain(records)
+
+
+def test_gap_and_reorder_are_detected(cluster: Cluster) -> None:
+    """A missing record or two swapped records break the chain."""
+    records = _records(cluster)
+    with pytest.raises(AuditChainBroken):
+        verify_chain(records[:2] + records[3:])
+    with pytest.raises(AuditChainBroken):
+        verify_chain([records[0], records[2], records[1], *records[3:]])
+    with pytest.raises(AuditChainBroken):
+        verify_chain(records[1:])
+    assert verify_chain(records) == len(records)
+
+
+def test_tampering_on_disk_is_detected(sqlite_path: Path) -> None:
+    """Editing the audit table of a closed store is caught when the HSM verifies its log."""
+    cluster = build(SQLiteStore(sqlite_path))
+    cluster.hsm.close()
+    db = sqlite3.connect(sqlite_path)
+    db.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 5")
+    db.commit()
+    db.close()
+    hsm = HSM.open(SQLiteStore(sqlite_path), fast_config())
+    with pytest.raises(AuditChainBroken):
+        hsm.verify_audit()
+    hsm.close()
+
+
+def test_boot_counter_advances_and_chain_spans_restarts(sqlite_path: Path) -> None:
+    """Each open is a new boot; the chain stays valid across restarts."""
+    build(SQLiteStore(sqlite_path)).hsm.close()
+    for expected_boot in (2, 3):
+        hsm = HSM.open(SQLiteStore(sqlite_path), fast_config())
+        assert hsm.info()["boot"] == expected_boot
+        assert hsm.verify_audit() > 0
+        hsm.close()
