@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import aead as pyca_aead
@@ -102,7 +103,7 @@ def test_integrity_error_is_uniform_and_unchained() -> None:
     """Every decryption failure carries the same message and no chained pyca exception."""
     aead = AESGCM(bytes(16))
     sealed = aead.encrypt(bytes(12), b"data", b"aad")
-    failures = [
+    failures: list[Callable[[], object]] = [
         lambda: aead.decrypt(bytes(12), sealed[:-1] + bytes([sealed[-1] ^ 1]), b"aad"),
         lambda: aead.decrypt(bytes(12), sealed, b"other"),
         lambda: aead.decrypt(bytes(12), b"short"),

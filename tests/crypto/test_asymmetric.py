@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, get_args
 
 import pytest
@@ -502,6 +503,14 @@ def test_curve_of_unsupported_curve_is_arguments_bad() -> None:
         curve_of(ec.generate_private_key(ec.SECP192R1()))
 
 
+def test_curve_of_rsa_key_is_arguments_bad(rsa_key: rsa.RSAPrivateKey) -> None:
+    """RSA keys, private or public, have no curve and raise ArgumentsBad."""
+    with pytest.raises(ArgumentsBad):
+        curve_of(rsa_key)
+    with pytest.raises(ArgumentsBad):
+        curve_of(rsa_key.public_key())
+
+
 # --- RSA signatures: interop with raw pyca ---------------------------------------------------
 
 
@@ -551,7 +560,7 @@ def test_rsa_verification_failures_raise(rsa_key: rsa.RSAPrivateKey) -> None:
     public = rsa_key.public_key()
     pss = rsa_pss_sign(rsa_key, MESSAGE, "SHA256", 32)
     pkcs1 = rsa_pkcs1v15_sign(rsa_key, MESSAGE, "SHA256")
-    failures = [
+    failures: list[Callable[[], object]] = [
         lambda: rsa_pss_verify(public, pss, MESSAGE + b"!", "SHA256", 32),
         lambda: rsa_pss_verify(public, _flip_first_byte(pss), MESSAGE, "SHA256", 32),
         lambda: rsa_pss_verify(public, b"", MESSAGE, "SHA256", 32),
@@ -579,7 +588,7 @@ def test_rsa_verify_returns_none(rsa_key: rsa.RSAPrivateKey) -> None:
 def test_rsa_misuse_is_arguments_bad(rsa_key: rsa.RSAPrivateKey) -> None:
     """Wrong digest lengths, negative or oversized salts and unknown hashes raise ArgumentsBad."""
     public = rsa_key.public_key()
-    misuses = [
+    misuses: list[Callable[[], object]] = [
         lambda: rsa_pss_sign(rsa_key, b"short", "SHA256", 32, prehashed=True),
         lambda: rsa_pss_verify(public, b"", b"short", "SHA256", 32, prehashed=True),
         lambda: rsa_pss_sign(rsa_key, MESSAGE, "SHA256", -1),

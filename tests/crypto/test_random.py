@@ -52,7 +52,7 @@ def test_negative_count_is_arguments_bad(source: RandomSource) -> None:
 
 def test_stuck_source_fails_the_continuous_test_and_stays_failed() -> None:
     """A source that repeats a 16-byte block raises SelfTestFailed, then on every later call."""
-    source = SystemRandom(lambda n: bytes(n))
+    source = SystemRandom(bytes)
     with pytest.raises(SelfTestFailed):
         source.random_bytes(1)
     with pytest.raises(SelfTestFailed):

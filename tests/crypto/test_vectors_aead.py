@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from crypto_vectors import CAVPRecord, WycheproofCase, cavp_records, wycheproof_cases
 
 from strongroom.crypto.aead import AESGCM
 from strongroom.errors import ArgumentsBad, IntegrityError
+
+from .crypto_vectors import CAVPRecord, WycheproofCase, cavp_records, wycheproof_cases
 
 
 def _profile(name: str) -> list[CAVPRecord]:

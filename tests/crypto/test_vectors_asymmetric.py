@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from crypto_vectors import WycheproofCase, wycheproof_cases
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from strongroom.crypto.asymmetric import (
@@ -14,6 +13,8 @@ from strongroom.crypto.asymmetric import (
     rsa_pss_verify,
 )
 from strongroom.errors import SignatureInvalid
+
+from .crypto_vectors import WycheproofCase, wycheproof_cases
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from crypto_vectors import WycheproofCase, wycheproof_cases
 
 from strongroom.crypto.hashing import constant_time_equal, hmac_sign, hmac_verify
 from strongroom.errors import SignatureInvalid
+
+from .crypto_vectors import WycheproofCase, wycheproof_cases
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 import pytest
-from crypto_vectors import CAVPRecord, WycheproofCase, cavp_records, wycheproof_cases
 
 from strongroom.crypto.kdf import kbkdf_counter_hmac, pbkdf2_hmac_sha256
+
+from .crypto_vectors import CAVPRecord, WycheproofCase, cavp_records, wycheproof_cases
 
 _LOCATIONS: dict[str, Literal["before", "after", "middle"]] = {
     "BEFORE_FIXED": "before",

@@ -108,7 +108,7 @@ def test_edited_record_is_detected(cluster: Cluster, field: str) -> None:
         "timestamp_ns": 1,
         "boot": 99,
     }[field]
-    records[3] = replace(victim, **{field: value})
+    records[3] = replace(victim, **{field: value})  # type: ignore[arg-type]
     with pytest.raises(AuditChainBroken, match=f"record {victim.seq}"):
         verify_chain(records)
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
-from strongroom.crypto.asymmetric import ec_params_for_curve, ec_point
+from strongroom.crypto.asymmetric import CurveName, ec_params_for_curve, ec_point
 from strongroom.engine import GCMParams, PSSParams
 from strongroom.errors import IntegrityError, SignatureInvalid
 
@@ -78,13 +78,13 @@ def test_gcm_round_trip_and_tamper(cluster: Cluster, data: bytes, aad: bytes, fl
     ],
 )
 def test_ecdsa_both_ways(
-    cluster: Cluster, curve: str, mechanism: Mechanism, hash_cls: type[hashes.HashAlgorithm]
+    cluster: Cluster, curve: CurveName, mechanism: Mechanism, hash_cls: type[hashes.HashAlgorithm]
 ) -> None:
     """Engine ECDSA (raw r||s) verifies in pyca; pyca signatures verify in the engine."""
     pub, priv = cluster.alice.generate_key_pair(
         Mechanism.EC_KEY_PAIR_GEN,
         {A.EC_PARAMS: ec_params_for_curve(curve)},
-        {},  # type: ignore[arg-type]
+        {},
     )
     spki = serialization.load_der_public_key(cluster.alice.export_public_key(pub))
     assert isinstance(spki, ec.EllipticCurvePublicKey)
@@ -98,7 +98,7 @@ def test_ecdsa_both_ways(
         {
             A.CLASS: ObjectClass.PUBLIC_KEY,
             A.KEY_TYPE: KeyType.EC,
-            A.EC_PARAMS: ec_params_for_curve(curve),  # type: ignore[arg-type]
+            A.EC_PARAMS: ec_params_for_curve(curve),
             A.EC_POINT: ec_point(theirs.public_key()),
         }
     )

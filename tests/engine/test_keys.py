@@ -6,8 +6,8 @@ import pytest
 from engine_helpers import ALICE_PASSWORD, Cluster, build
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
-from strongroom.crypto.asymmetric import ec_params_for_curve
-from strongroom.engine import GCMParams
+from strongroom.crypto.asymmetric import CurveName, ec_params_for_curve
+from strongroom.engine import GCMParams, Session
 from strongroom.errors import (
     ActionProhibited,
     AttributeReadOnly,
@@ -38,8 +38,13 @@ KWP = Mechanism.AES_KEY_WRAP_KWP
 
 def aes(s: object, **extra: object) -> int:
     """A token AES-256 key with extra attributes."""
-    template = {A.VALUE_LEN: 32, A.TOKEN: True, **{A[k.upper()]: v for k, v in extra.items()}}
-    return s.generate_key(Mechanism.AES_KEY_GEN, template)  # type: ignore[attr-defined, no-any-return]
+    template = {
+        A.VALUE_LEN: 32,
+        A.TOKEN: True,
+        **{Attribute[k.upper()]: v for k, v in extra.items()},
+    }
+    assert isinstance(s, Session)
+    return s.generate_key(Mechanism.AES_KEY_GEN, template)
 
 
 def test_generated_key_attributes(cluster: Cluster) -> None:
@@ -148,12 +153,12 @@ def test_rsa_exponent_policy(cluster: Cluster, exponent: bytes) -> None:
 
 
 @pytest.mark.parametrize("curve", ["secp256r1", "secp384r1", "secp521r1", "secp256k1"])
-def test_ec_curves(cluster: Cluster, curve: str) -> None:
+def test_ec_curves(cluster: Cluster, curve: CurveName) -> None:
     """Every supported curve generates a key pair that signs and verifies."""
     pub, priv = cluster.alice.generate_key_pair(
         Mechanism.EC_KEY_PAIR_GEN,
         {A.EC_PARAMS: ec_params_for_curve(curve)},
-        {},  # type: ignore[arg-type]
+        {},
     )
     sig = cluster.alice.sign(priv, Mechanism.ECDSA_SHA256, b"msg")
     cluster.alice.verify(pub, Mechanism.ECDSA_SHA256, b"msg", sig)

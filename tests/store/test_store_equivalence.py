@@ -16,7 +16,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from store_records import make_audit, make_object, make_user, observable_state
 
 from strongroom.errors import StrongroomError
@@ -33,7 +39,7 @@ CKIDS = [b"", b"\x01", b"\x02"]
 CLASSES = [0, 2, 3, 4]
 KEY_TYPES = [None, 0, 0x1F]
 OWNERS = [0, 1, 2, 3]
-USERNAMES = ["alice", "bob", "carol"]
+USERNAMES = ["alice", "bob", "carol", "dave", "erin"]
 META_KEYS = ["k1", "k2", "magic"]
 
 ALLOCATE = "allocate"
@@ -50,7 +56,7 @@ OPS = st.one_of(
         st.booleans(),
     ),
     st.tuples(st.just("delete_object"), HANDLES),
-    st.tuples(st.just("set_shares"), HANDLES, st.frozensets(USER_IDS, max_size=3)),
+    st.tuples(st.just("set_shares"), HANDLES, st.frozensets(st.integers(1, 4), max_size=2)),
     st.tuples(
         st.just("put_user"),
         st.one_of(st.just(ALLOCATE), USER_IDS),
@@ -164,6 +170,18 @@ class StoreEquivalence(RuleBasedStateMachine):
             SQLiteStore(self.directory / "store.db"),
             MemoryStore(),
         )
+
+    @initialize(
+        users=st.integers(3, 4),
+        objects=st.lists(st.frozensets(st.integers(1, 3), min_size=1, max_size=3), max_size=5),
+    )
+    def seed(self, users: int, objects: list[frozenset[int]]) -> None:
+        """Start from some users and objects, shared where possible, so rules interact."""
+        ops: list[Op] = [("put_user", ALLOCATE, USERNAMES[i], 0) for i in range(users)]
+        for index, user_ids in enumerate(objects):
+            ops.append(("put_object", ALLOCATE, CLASSES[index % 4], 0x1F, "a", b"", 1, True))
+            ops.append(("set_shares", index + 1, user_ids))
+        self.transaction(ops, abort=False)
 
     @rule(ops=st.lists(OPS, min_size=1, max_size=6), abort=st.sampled_from([False] * 3 + [True]))
     def transaction(self, ops: list[Op], abort: bool) -> None:

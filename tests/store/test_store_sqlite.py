@@ -284,6 +284,16 @@ def test_integrity_check_detects_logical_damage(db_path: Path, sql: str, message
         store.close()
 
 
+def test_integrity_check_notices_the_schema_disappearing(store: SQLiteStore, db_path: Path) -> None:
+    """Dropping every table under an open store makes ``integrity_check`` raise ``StoreCorrupt``."""
+    conn = raw(db_path)
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        conn.execute(f"DROP TABLE {table}")
+    conn.close()
+    with pytest.raises(StoreCorrupt, match="disappeared"):
+        store.integrity_check()
+
+
 def test_wrongly_typed_row_is_reported_as_corrupt(store: SQLiteStore, db_path: Path) -> None:
     """A row whose column has the wrong SQLite type is ``StoreCorrupt``, not a bad record."""
     populate(store)

@@ -45,7 +45,7 @@ class AESGCM:
         return self._aead.encrypt(iv, data, aad)
 
     def decrypt(self, iv: bytes, data: bytes, aad: bytes = b"") -> bytes:
-        """Check and decrypt ciphertext || tag; any failure is `IntegrityError` (§7.2)."""
+        """Check and decrypt ciphertext || tag; every failure is `IntegrityError` (§7.2)."""
         _check_iv(iv)
         if len(data) < GCM_TAG_SIZE:
             raise IntegrityError("authenticated decryption failed")

@@ -103,7 +103,7 @@ _PCT_MESSAGE: Final = b"Strongroom pairwise consistency test"
 
 
 def generate_rsa_private_key(bits: int, public_exponent: int) -> rsa.RSAPrivateKey:
-    """A fresh RSA key (FIPS 186-5 §A.1); pyca refuses < 1024 bits and e other than 3, 65537."""
+    """A fresh RSA key; pyca refuses < 1024 bits and e other than 3 or 65537 (policy is yours)."""
     try:
         return rsa.generate_private_key(public_exponent=public_exponent, key_size=bits)
     except ValueError:
@@ -111,7 +111,7 @@ def generate_rsa_private_key(bits: int, public_exponent: int) -> rsa.RSAPrivateK
 
 
 def generate_ec_private_key(curve: CurveName) -> ec.EllipticCurvePrivateKey:
-    """A fresh EC key on ``curve`` (FIPS 186-5 §A.2, SEC 1 §3.2.1)."""
+    """A fresh EC key on ``curve`` (SEC 1 §3.2.1)."""
     return ec.generate_private_key(_curve(curve))
 
 
@@ -378,15 +378,12 @@ def ec_private_key_from_value(
         raise ArgumentsBad(f"EC private value out of range for {curve}") from None
 
 
-def curve_of(
-    key: ec.EllipticCurvePrivateKey
-    | ec.EllipticCurvePublicKey
-    | ed25519.Ed25519PrivateKey
-    | ed25519.Ed25519PublicKey,
-) -> CurveName | Literal["ed25519"]:
-    """The curve ``key`` lives on."""
+def curve_of(key: PrivateKey | PublicKey) -> CurveName | Literal["ed25519"]:
+    """The curve ``key`` lives on; RSA keys and unsupported curves are `ArgumentsBad`."""
     if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
         return "ed25519"
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        raise ArgumentsBad("RSA keys have no curve")
     name = key.curve.name
     for known in _EC_PARAMS:
         if known == name:
@@ -425,8 +422,9 @@ def rsa_pss_sign(
 ) -> bytes:
     """RSASSA-PSS signature (RFC 8017 §8.1.1); ``prehashed`` means ``data`` is the digest."""
     algorithm = _message_algorithm(hash_name, data, prehashed)
+    scheme = _pss(hash_name, salt_length)
     try:
-        return key.sign(data, _pss(hash_name, salt_length), algorithm)
+        return key.sign(data, scheme, algorithm)
     except ValueError:
         raise ArgumentsBad("digest and salt are too long for the RSA key") from None
 
@@ -513,7 +511,7 @@ def _digest_algorithm(digest: bytes) -> utils.Prehashed:
 
 
 def ecdsa_sign(key: ec.EllipticCurvePrivateKey, data: bytes, hash_name: HashName) -> bytes:
-    """ECDSA over ``data`` hashed with ``hash_name`` (FIPS 186-5 §6.4.1); returns raw r || s."""
+    """ECDSA over ``data`` hashed with ``hash_name`` (SEC 1 §4.1.3); returns raw r || s."""
     return _ecdsa_raw_sign(key, data, hash_algorithm(hash_name))
 
 
@@ -525,7 +523,7 @@ def ecdsa_sign_digest(key: ec.EllipticCurvePrivateKey, digest: bytes) -> bytes:
 def ecdsa_verify(
     pub: ec.EllipticCurvePublicKey, signature: bytes, data: bytes, hash_name: HashName
 ) -> None:
-    """Check a raw r || s ECDSA signature (FIPS 186-5 §6.4.2); raise `SignatureInvalid`."""
+    """Check a raw r || s ECDSA signature (SEC 1 §4.1.4); raise `SignatureInvalid`."""
     _ecdsa_raw_verify(pub, signature, data, hash_algorithm(hash_name))
 
 

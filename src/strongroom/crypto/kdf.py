@@ -2,7 +2,7 @@
 
 This module owns Strongroom's key-derivation functions and, above all, the byte layout of
 the SP 800-108 fixed input that the backup format and key hierarchy depend on:
-``[i]_32 || Label || 0x00 || Context || [L]_32`` (NIST SP 800-108r1 §4.1 and §5). It also
+``[i]_32 || Label || 0x00 || Context || [L]_32`` (NIST SP 800-108r1 counter mode). It also
 offers the raw, opaque-fixed-input form that NIST's CAVP vectors exercise. Primitives are
 pyca/cryptography's. It must not pick labels, salts or iteration counts for callers, nor
 know which keys it derives.
@@ -32,7 +32,7 @@ _LOCATIONS: Final[dict[str, CounterLocation]] = {
     "after": CounterLocation.AfterFixed,
     "middle": CounterLocation.MiddleFixed,
 }
-# SP 800-108r1 §5: [L]_32 must hold L = 8 * length bits.
+# SP 800-108r1: the fixed input's [L]_32 must hold L = 8 * length bits.
 _MAX_LENGTH_L32: Final = (2**32 - 1) // 8
 
 
@@ -51,7 +51,7 @@ def sp800_108_counter_hmac_sha256(
         mode=Mode.CounterMode,
         length=length,
         rlen=4,  # §4.1: r = 32, the counter [i]_32
-        llen=4,  # §5: [L]_32
+        llen=4,  # [L]_32, the length field of the fixed input
         location=CounterLocation.BeforeFixed,
         label=label,
         context=context,

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 _AES_KEY_SIZES: Final = frozenset({16, 24, 32})
-# SP 800-38F §5.3.1: KW takes n >= 2 semiblocks of 8 bytes; KWP takes 1 to 2^32 bytes.
+# SP 800-38F §6.2: KW takes n >= 2 semiblocks of 8 bytes; §6.3: KWP takes 1 to 2^32 bytes.
 _SEMIBLOCK: Final = 8
 _KW_MIN_INPUT: Final = 16
 _KWP_MAX_INPUT: Final = 2**32

@@ -111,7 +111,7 @@ _GCM_CT_TAG: Final = _GCM_CT + _GCM_TAG
 def _kat_aes_gcm(broken: bool) -> None:
     _check(aes_gcm_encrypt(_GCM_KEY, _GCM_IV, _GCM_PT, _GCM_AAD), _GCM_CT_TAG, broken)
     _check(aes_gcm_decrypt(_GCM_KEY, _GCM_IV, _GCM_CT_TAG, _GCM_AAD), _GCM_PT, broken)
-    # SP 800-38D §7.2 step 8: a wrong tag must be refused.
+    # SP 800-38D §7.2: a wrong tag must be refused.
     forged = _GCM_CT_TAG[:-1] + bytes([_GCM_CT_TAG[-1] ^ 0x80])
     try:
         aes_gcm_decrypt(_GCM_KEY, _GCM_IV, forged, _GCM_AAD)

@@ -12,7 +12,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from strongroom.crypto.hashing import hmac_sign
+from strongroom.crypto.hashing import digest
 from strongroom.errors import ArgumentsBad
 
 __all__ = ["aes_check_value", "aes_ecb_encrypt_block", "generic_check_value"]
@@ -42,11 +42,9 @@ def aes_check_value(key: bytes) -> bytes:
 
 
 def generic_check_value(key: bytes) -> bytes:
-    """First 3 bytes of HMAC-SHA256(key, empty message), Strongroom's generic-secret KCV.
+    """First 3 bytes of SHA-1(key): PKCS#11 v3.0 "Generic secret key objects" CKA_CHECK_VALUE.
 
-    PKCS#11 v3.0 Current Mechanisms, "Generic secret key objects", defines this check value
-    as the first 3 bytes of SHA-1(key). Strongroom deliberately uses a keyed HMAC-SHA256
-    instead, so that no unkeyed hash of the secret is published and no SHA-1 is needed; a
-    check value computed elsewhere the PKCS#11 way will not match.
+    SHA-1 is used here only as the specification's identifier function, so that check values
+    match other tokens; it protects nothing.
     """
-    return hmac_sign("SHA256", key, b"")[:_CHECK_VALUE_SIZE]
+    return digest("SHA1", key)[:_CHECK_VALUE_SIZE]

@@ -260,7 +260,7 @@ def _rsa_size_check(bits: int, exponent: int) -> None:
 def private_key_attributes(key: asymmetric.PrivateKey) -> tuple[KeyType, Template]:
     """Key type and clear attributes (public components) of a parsed private key."""
     if asymmetric.is_rsa(key):
-        modulus, exponent = asymmetric.rsa_public_components(key.public_key())  # type: ignore[arg-type]
+        modulus, exponent = asymmetric.rsa_public_components(key.public_key())
         _rsa_size_check(len(modulus) * 8, int.from_bytes(exponent, "big"))
         return KeyType.RSA, {Attribute.MODULUS: modulus, Attribute.PUBLIC_EXPONENT: exponent}
     curve = asymmetric.curve_of(key)
@@ -349,7 +349,7 @@ def create_object(core: Core, session: SessionState, template: object) -> int:
         except ArgumentsBad as exc:
             raise TemplateInconsistent(f"the public key is invalid: {exc.message}") from None
         if asymmetric.is_rsa(public):
-            modulus, exponent = asymmetric.rsa_public_components(public)  # type: ignore[arg-type]
+            modulus, exponent = asymmetric.rsa_public_components(public)
             _rsa_size_check(len(modulus) * 8, int.from_bytes(exponent, "big"))
         _fips_key_check(core, public)
     attributes = apply_defaults(cls, key_type, t)

@@ -82,7 +82,7 @@ class HSMObject:
         if value is None:
             value = factory()
             self.cache[name] = value
-        return value  # type: ignore[no-any-return]
+        return value
 
     def secret_value(self) -> bytes:
         """CKA_VALUE of a secret key (the object must be unsealed)."""

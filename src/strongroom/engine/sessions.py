@@ -9,14 +9,14 @@ delegate to the command modules; no rule lives here.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from strongroom.constants import Attribute, Command, Role
 from strongroom.engine import admin_ops, crypto_ops, key_ops, user_ops, wrap_ops
 from strongroom.engine.core import Core, SessionState
 from strongroom.engine.user_ops import UserInfo
-from strongroom.model.templates import AttributeValue
+from strongroom.model.templates import AttributeValue, TemplateLike
 
 __all__ = ["Session"]
 
@@ -136,7 +136,7 @@ class Session:
     # --- objects -------------------------------------------------------------------------
 
     @_command(Command.GENERATE_KEY)
-    def generate_key(self, mechanism: int, template: Mapping[int, object]) -> int:
+    def generate_key(self, mechanism: int, template: TemplateLike) -> int:
         """Generate a secret key; returns its handle."""
         return key_ops.generate_key(self._core, self._state, mechanism, template)
 
@@ -144,8 +144,8 @@ class Session:
     def generate_key_pair(
         self,
         mechanism: int,
-        public_template: Mapping[int, object],
-        private_template: Mapping[int, object],
+        public_template: TemplateLike,
+        private_template: TemplateLike,
     ) -> tuple[int, int]:
         """Generate a key pair; returns (public handle, private handle)."""
         return key_ops.generate_key_pair(
@@ -153,12 +153,12 @@ class Session:
         )
 
     @_command(Command.CREATE_OBJECT)
-    def create_object(self, template: Mapping[int, object]) -> int:
+    def create_object(self, template: TemplateLike) -> int:
         """Import a key in the clear (where policy allows) or store a data object."""
         return key_ops.create_object(self._core, self._state, template)
 
     @_command(Command.FIND_OBJECTS)
-    def find_objects(self, template: Mapping[int, object] | None = None) -> list[int]:
+    def find_objects(self, template: TemplateLike | None = None) -> list[int]:
         """Handles of visible objects whose attributes match ``template``."""
         return key_ops.find_objects(self._core, self._state, template)
 
@@ -170,7 +170,7 @@ class Session:
         return key_ops.get_attributes(self._core, self._state, handle, attributes)
 
     @_command(Command.SET_ATTRIBUTES)
-    def set_attributes(self, handle: int, changes: Mapping[int, object]) -> None:
+    def set_attributes(self, handle: int, changes: TemplateLike) -> None:
         """Change modifiable attributes of a key you own."""
         key_ops.set_attributes(self._core, self._state, handle, changes)
 
@@ -201,7 +201,7 @@ class Session:
 
     @_command(Command.UNWRAP_KEY)
     def unwrap_key(
-        self, mechanism: int, unwrapping_key: int, wrapped: bytes, template: Mapping[int, object]
+        self, mechanism: int, unwrapping_key: int, wrapped: bytes, template: TemplateLike
     ) -> int:
         """Import a wrapped key; returns its handle."""
         return wrap_ops.unwrap_key(

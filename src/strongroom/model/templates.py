@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass, Role
 from strongroom.errors import (
@@ -35,6 +35,7 @@ __all__ = [
     "AttributeValue",
     "Operation",
     "Template",
+    "TemplateLike",
     "apply_defaults",
     "check_change",
     "check_template",
@@ -44,6 +45,8 @@ __all__ = [
 
 AttributeValue: TypeAlias = "bool | int | bytes | str | dict[Attribute, AttributeValue]"
 Template: TypeAlias = "dict[Attribute, AttributeValue]"
+TemplateLike: TypeAlias = Mapping[Any, Any]
+"""What callers pass as a template: attribute numbers (or ``Attribute``) to values."""
 
 MAX_LABEL_BYTES = 256
 MAX_BYTES_VALUE = 64 * 1024 * 1024

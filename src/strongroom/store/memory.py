@@ -494,7 +494,8 @@ class _MemoryTransaction:
             return
         for handle in self._store._shares.keys() | self.shares.keys():
             users = self._shares_of(handle)
-            pass
+            if user_id in users:
+                self.shares[handle] = users - {user_id}
         self.users[user_id] = None
 
     def set_meta(self, key: str, value: bytes) -> None:

@@ -172,7 +172,7 @@ def _translate(exc: sqlite3.Error, doing: str) -> StorageError:
     """The ``StorageError`` for a ``sqlite3`` error; names the SQLite code, never row data."""
     code = getattr(exc, "sqlite_errorcode", None)
     name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    if code is not None and code & 0xFF in _CORRUPT_CODES:
+    if code is not None and (code & 0xFF) in _CORRUPT_CODES:  # primary code, not extended
         return StoreCorrupt(f"could not {doing}: the database file is damaged ({name})")
     return StorageError(f"could not {doing} ({name})")
 
@@ -251,6 +251,7 @@ def _find_sql(query: ObjectQuery) -> tuple[str, tuple[object, ...]]:
 
 @functools.lru_cache(maxsize=256)
 def _find_shape(present: tuple[bool, ...], empty: tuple[bool, bool]) -> tuple[str, tuple[str, ...]]:
+    """SQL and parameter columns for one query shape (which fields are given, which empty)."""
     has = dict(zip(("ckid", "label", "owner", "object_class", "key_type"), present, strict=True))
     empty_ckid, empty_label = empty
     preference = [
@@ -543,9 +544,11 @@ class SQLiteStore:
         with self._read_lock:
             self._check_open()
             try:
-                _check_format(self._reader)
+                emptied = _check_format(self._reader)
             except sqlite3.Error as exc:
                 raise _translate(exc, "check the store") from exc
+        if emptied:
+            raise StoreCorrupt("the store's schema has disappeared")
         ((max_handle, max_user_id, handle_counter, user_counter),) = self._query(
             "SELECT (SELECT max(handle) FROM objects), (SELECT max(user_id) FROM users),"
             " (SELECT value FROM counters WHERE name = ?),"
@@ -793,8 +796,9 @@ def _fsync_directory(directory: Path) -> None:
 def _check_format(conn: sqlite3.Connection) -> bool:
     """Check magic, version and tables; ``True`` if the file is empty and needs a schema.
 
-    Raises ``StoreCorrupt`` for anything that is not a v1 Strongroom store. Reads only, so a
-    file we refuse is left exactly as it was. ``sqlite3`` errors propagate to the caller.
+    Raises ``StoreCorrupt`` for anything that is not a v1 Strongroom store. It only reads, and
+    runs before any PRAGMA that would change the file, so a refused file keeps its contents.
+    ``sqlite3`` errors propagate to the caller.
     """
     names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     if not names:

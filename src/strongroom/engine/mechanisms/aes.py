@@ -40,7 +40,7 @@ def _generate(rng: RandomSource, template: Template, fips: bool) -> GeneratedKey
     length = template.get(Attribute.VALUE_LEN)
     if length not in (16, 24, 32):
         raise KeySizeRange("AES keys are 16, 24 or 32 bytes (VALUE_LEN)")
-    return GeneratedKey(rng.random_bytes(int(length)), {})  # type: ignore[arg-type]
+    return GeneratedKey(rng.random_bytes(int(length)), {})
 
 
 def _cipher(key: HSMObject) -> AESGCM:

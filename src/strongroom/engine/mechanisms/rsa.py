@@ -71,9 +71,9 @@ def _pss(hash_name: HashName | None) -> tuple[Any, Any]:
 
     def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
         name, salt, prehashed = settings(params)
-        asymmetric.rsa_pss_verify(
-            key.public_key(), signature, data, name, salt, prehashed=prehashed
-        )  # type: ignore[arg-type]
+        public = key.public_key()
+        assert asymmetric.is_rsa(public)
+        asymmetric.rsa_pss_verify(public, signature, data, name, salt, prehashed=prehashed)
 
     return sign, verify
 

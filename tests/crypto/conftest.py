@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole test suite."""
+"""Fixtures for the crypto tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-_VECTORS_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+_VECTORS_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors"
 
 
 @pytest.fixture(scope="session")
