@@ -137,7 +137,12 @@ class RawStore(Protocol):
     """A storage backend. Reads see the last committed state."""
 
     def transaction(self) -> AbstractContextManager[StoreTransaction]:
-        """Open a write transaction (one at a time; callers serialise)."""
+        """Open a write transaction; backends serialise them (one at a time).
+
+        A transaction has no reads of its own: reads through the store see the last
+        committed state, not the transaction's staged writes. Callers that read and then
+        write (the engine) hold their own lock around both, so no other write interleaves.
+        """
 
     def get_object(self, handle: int) -> ObjectRecord | None:
         """The object with this handle, or ``None``."""
