@@ -67,3 +67,20 @@ def test_fresh_hsm_with_broken_primitive_still_reports_info() -> None:
     """Basic info stays readable in the error state."""
     hsm = HSM.open(MemoryStore(), fast_config(self_test_broken=frozenset({"drbg"})))
     assert "drbg" in str(hsm.open_session().info()["error_state"])
+
+
+def test_random_source_failure_latches() -> None:
+    """A random source that repeats itself trips the health test and latches the error state."""
+    from strongroom.crypto.random import SystemRandom
+
+    cluster = build(MemoryStore())
+    cluster.hsm._core.rng._source = SystemRandom(source=bytes)
+
+    def draw() -> None:
+        for _ in range(3):
+            cluster.alice.generate_random(32)
+
+    with pytest.raises(SelfTestFailed):
+        draw()
+    with pytest.raises(ErrorState):
+        cluster.alice.generate_random(1)

@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from strongroom.constants import Command, Role
+from strongroom.crypto.random import RandomSource
 from strongroom.engine.audit import AuditLog, DetailValue
 from strongroom.engine.config import HSMConfig
 from strongroom.engine.mechanisms.registry import MechanismRegistry
 from strongroom.engine.objects import ObjectCatalog
-from strongroom.errors import ErrorState, SessionHandleInvalid
+from strongroom.errors import ErrorState, SelfTestFailed, SessionHandleInvalid
 from strongroom.model.access import authorize
 from strongroom.model.codec import decode_cbor, encode_cbor
 from strongroom.store.api import RawStore, StoreTransaction
@@ -68,6 +69,22 @@ class Writer:
         self.after.append(action)
 
 
+class _LatchingRandom:
+    """The configured random source; a failed health test latches the error state."""
+
+    def __init__(self, source: RandomSource, core: Core) -> None:
+        self._source = source
+        self._core = core
+
+    def random_bytes(self, n: int) -> bytes:
+        """``n`` random bytes, or the error state if the source's health test fails."""
+        try:
+            return self._source.random_bytes(n)
+        except SelfTestFailed:
+            self._core.error_state = "random source failed its continuous health test"
+            raise
+
+
 class Core:
     """Everything one running HSM holds."""
 
@@ -91,6 +108,7 @@ class Core:
         self.audit = AuditLog(store)
         self.catalog = ObjectCatalog(store, cache_size=config.object_cache_size)
         self.error_state: str | None = None
+        self.rng = _LatchingRandom(config.rng, self)
         self.sessions: dict[int, SessionState] = {}
         self._next_session = 0
 

@@ -55,7 +55,7 @@ def encrypt(
         core, session, handle, mechanism, Function.ENCRYPT, Attribute.ENCRYPT, data
     )
     assert entry.encrypt is not None
-    return entry.encrypt(key, params, data, core.config.rng)  # type: ignore[arg-type]
+    return entry.encrypt(key, params, data, core.rng)  # type: ignore[arg-type]
 
 
 def decrypt(
@@ -71,7 +71,7 @@ def decrypt(
         core, session, handle, mechanism, Function.DECRYPT, Attribute.DECRYPT, data
     )
     assert entry.decrypt is not None
-    return entry.decrypt(key, params, data, core.config.rng)  # type: ignore[arg-type]
+    return entry.decrypt(key, params, data, core.rng)  # type: ignore[arg-type]
 
 
 def sign(
@@ -110,4 +110,4 @@ def generate_random(core: Core, length: object) -> bytes:
     core.require_operational()
     if isinstance(length, bool) or not isinstance(length, int) or not 0 <= length <= MAX_RANDOM:
         raise ArgumentsBad(f"random length must be 0-{MAX_RANDOM} bytes")
-    return core.config.rng.random_bytes(length)
+    return core.rng.random_bytes(length)

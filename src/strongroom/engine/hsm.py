@@ -101,7 +101,7 @@ def _auto_unseal(core: Core) -> None:
     if provider is None or blob is None:
         return
     try:
-        key = StorageKey(provider.unwrap(blob), core.config.rng)
+        key = StorageKey(provider.unwrap(blob), core.rng)
     except Exception:
         core.audit_only("hsm", "unseal-failed", provider=provider.name)
         return

@@ -188,7 +188,7 @@ def generate_key(core: Core, session: SessionState, mechanism: object, template:
     consistent(t, Attribute.KEY_TYPE, key_type)
     check_template(Operation.GENERATE, ObjectClass.SECRET_KEY, key_type, t)
     assert entry.generate is not None
-    generated = entry.generate(core.config.rng, t, core.fips)
+    generated = entry.generate(core.rng, t, core.fips)
     attributes = apply_defaults(ObjectClass.SECRET_KEY, key_type, t)
     attributes.update(generated.attributes)
     set_origin(attributes, local=True, mechanism=entry.mechanism)
@@ -403,6 +403,8 @@ def get_attributes(
         if rule.flags & AttrFlag.SENSITIVE:
             raise AttributeSensitive(f"{attr.name} is key material and never leaves the HSM")
         if attr is Attribute.VALUE and attr not in obj.attributes:
+            if session.role is not Role.CRYPTO_USER:
+                raise AttributeSensitive("private object values are for crypto users only")
             out[attr] = core.catalog.unseal(obj).secret_value()
             continue
         if attr not in obj.attributes:

@@ -65,7 +65,7 @@ class UserInfo:
 def initial_user(core: Core) -> UserRecord:
     """The unactivated admin a new HSM starts with (password from the config)."""
     credential = derive_credential(
-        core.config.initial_password, core.config.password_iterations, core.config.rng
+        core.config.initial_password, core.config.password_iterations, core.rng
     )
     return UserRecord(1, PRECO_USERNAME, Role.UNACTIVATED_ADMIN.value, credential.verifier, 0, None)
 
@@ -79,7 +79,7 @@ def _unseal_with(core: Core, kek: bytes, user: UserRecord) -> None:
     if not core.sealed or user.wrapped_storage_key is None:
         return
     try:
-        storage_key = unwrap_storage_key(kek, user.wrapped_storage_key, core.config.rng)
+        storage_key = unwrap_storage_key(kek, user.wrapped_storage_key, core.rng)
     except IntegrityError:
         core.audit_only(user.username, "unseal-failed")
         return
@@ -145,8 +145,8 @@ def activate(core: Core, session: SessionState, new_password: str) -> None:
     if core.activated:
         raise AlreadyActivated("the HSM is already activated")
     assert session.user_id is not None
-    credential = derive_credential(new_password, core.config.password_iterations, core.config.rng)
-    storage_key = StorageKey(core.config.rng.random_bytes(32), core.config.rng)
+    credential = derive_credential(new_password, core.config.password_iterations, core.rng)
+    storage_key = StorageKey(core.rng.random_bytes(32), core.rng)
     user = core.store.get_user(session.user_id)
     if user is None:  # pragma: no cover - the session's user exists
         raise UserNotFound("the unactivated admin is gone")
@@ -184,7 +184,7 @@ def create_user(
         raise ArgumentsBad("unknown role") from None
     if role not in _CREATABLE:
         raise ArgumentsBad(f"cannot create users with role {role.value}")
-    credential = derive_credential(password, core.config.password_iterations, core.config.rng)
+    credential = derive_credential(password, core.config.password_iterations, core.rng)
     wrapped = None
     if role is Role.ADMIN:
         wrapped = wrap_storage_key(credential.kek, _require_storage_key(core))
@@ -230,7 +230,7 @@ def change_password(
     user = core.store.get_user_by_name(name) if name is not None else None
     if user is None:
         raise UserNotFound(f"no user {name}")
-    credential = derive_credential(new_password, core.config.password_iterations, core.config.rng)
+    credential = derive_credential(new_password, core.config.password_iterations, core.rng)
     wrapped = user.wrapped_storage_key
     if Role(user.role) is Role.ADMIN:
         wrapped = wrap_storage_key(credential.kek, _require_storage_key(core))
