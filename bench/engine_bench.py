@@ -515,6 +515,7 @@ def populate(b: Bench, start: int, stop: int, index: dict[str, int]) -> float:
     user = b.store.get_user_by_name(USER)
     assert user is not None
     encoder = ObjectCatalog(b.store, cache_size=1)
+    encoder.storage_key = b.hsm._core.catalog.storage_key  # every token object is sealed
     base = apply_defaults(
         ObjectClass.DATA,
         None,
@@ -528,7 +529,9 @@ def populate(b: Bench, start: int, stop: int, index: dict[str, int]) -> float:
                 attributes = dict(base)
                 attributes[Attribute.LABEL] = _label(i)
                 attributes[Attribute.VALUE] = i.to_bytes(8, "big")
-                tx.put_object(encoder.record_for(HSMObject(handle, attributes, user.user_id)))
+                tx.put_object(
+                    encoder.record_for(HSMObject(handle, attributes, user.user_id, verified=True))
+                )
                 index[_label(i)] = handle
     return time.perf_counter() - began
 

@@ -309,9 +309,8 @@ def test_extractable_flipped_on_disk_does_not_export(keys: Keys) -> None:
     """A key made EXTRACTABLE on disk cannot be wrapped out: STORE_CORRUPT, no bytes."""
     rewrite_public(keys.path, keys.victim, _make_extractable)
     with reopened(keys.path) as (alice, _bob):
-        assert alice.get_attributes(keys.victim, [Attribute.EXTRACTABLE]) == {
-            Attribute.EXTRACTABLE: True
-        }  # clear attributes are read as stored; the seal is checked on use
+        # The HSM is unsealed, so the seal is checked as soon as the object is loaded.
+        assert_corrupt(lambda: alice.get_attributes(keys.victim, [Attribute.EXTRACTABLE]))
         assert_corrupt(
             lambda: alice.wrap_key(Mechanism.AES_KEY_WRAP_KWP, keys.wrapper, keys.victim)
         )
@@ -355,3 +354,36 @@ def test_share_row_added_on_disk_is_detected(keys: Keys) -> None:
             gcm(bob, keys.victim)()
         assert_corrupt(gcm(alice, keys.victim))
         alice.encrypt(keys.other, Mechanism.AES_GCM, b"probe")
+
+
+def test_public_key_tampering_is_detected(sqlite_cluster: Cluster, sqlite_path: Path) -> None:
+    """A public key's EC_POINT swapped on disk for an attacker's is caught, not trusted."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from strongroom.crypto.asymmetric import ec_params_for_curve, ec_point
+
+    pub, _ = sqlite_cluster.alice.generate_key_pair(
+        Mechanism.EC_KEY_PAIR_GEN,
+        {Attribute.EC_PARAMS: ec_params_for_curve("secp256r1"), Attribute.TOKEN: True},
+        {},
+    )
+    sqlite_cluster.hsm.close()
+    attacker = ec.generate_private_key(ec.SECP256R1())
+
+    def swap_point(attributes: dict[int, object]) -> None:
+        attributes[int(Attribute.EC_POINT)] = ec_point(attacker.public_key())
+
+    rewrite_public(sqlite_path, pub, swap_point)
+    with reopened(sqlite_path) as (alice, _bob):
+        assert_corrupt(lambda: alice.verify(pub, Mechanism.ECDSA_SHA256, b"m", bytes(64)))
+
+
+def test_missing_seal_is_corruption(keys: Keys) -> None:
+    """A token object whose sealed column was nulled on disk is STORE_CORRUPT, not sealed."""
+
+    def null_seal(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE objects SET sealed = NULL WHERE handle = ?", (keys.victim,))
+
+    edit(keys.path, null_seal)
+    with reopened(keys.path) as (alice, _bob):
+        assert_corrupt(gcm(alice, keys.victim))

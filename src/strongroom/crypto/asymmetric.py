@@ -477,12 +477,25 @@ def rsa_pkcs1v15_verify(
 # --- ECDSA and Ed25519 ----------------------------------------------------------------------
 
 
+_ECDSA_BY_HASH: dict[str, ec.ECDSA] = {}
+
+
+def _ecdsa(algorithm: hashes.HashAlgorithm | utils.Prehashed) -> ec.ECDSA:
+    """The (immutable) ECDSA signature algorithm object, built once per hash: a hot path."""
+    if isinstance(algorithm, utils.Prehashed):
+        return ec.ECDSA(algorithm)
+    cached = _ECDSA_BY_HASH.get(algorithm.name)
+    if cached is None:
+        cached = _ECDSA_BY_HASH[algorithm.name] = ec.ECDSA(algorithm)
+    return cached
+
+
 def _ecdsa_raw_sign(
     key: ec.EllipticCurvePrivateKey, data: bytes, algorithm: hashes.HashAlgorithm | utils.Prehashed
 ) -> bytes:
     # PKCS#11 v3.0 CKM_ECDSA output: r || s, each as long as the group order (= the field here).
-    r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(algorithm)))
-    size = _field_bytes(key.curve)
+    r, s = utils.decode_dss_signature(key.sign(data, _ecdsa(algorithm)))
+    size = (key.curve.key_size + 7) // 8
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
@@ -497,7 +510,7 @@ def _ecdsa_raw_verify(
         raise SignatureInvalid("signature did not verify")
     der = utils.encode_dss_signature(_to_int(signature[:size]), _to_int(signature[size:]))
     try:
-        pub.verify(der, data, ec.ECDSA(algorithm))
+        pub.verify(der, data, _ecdsa(algorithm))
     except (InvalidSignature, ValueError):
         raise SignatureInvalid("signature did not verify") from None
 

@@ -51,7 +51,7 @@ _ALGORITHMS: Final[dict[str, type[hashes.HashAlgorithm]]] = {
 def hash_algorithm(hash_name: HashName) -> hashes.HashAlgorithm:
     """The pyca hash object for ``hash_name``; an unknown name is caller misuse."""
     try:
-        return _ALGORITHMS[hash_name]()
+        return _ALGORITHMS[hash_name]()  # pyca hash objects are cheap, stateless descriptors
     except (KeyError, TypeError):
         raise ArgumentsBad(f"unknown hash {hash_name!r}") from None
 

@@ -37,7 +37,7 @@ def _prepare(
     entry = core.registry.lookup(mechanism, function, fips=core.fips, key_type=key.key_type)
     if key.attributes.get(usage) is not True:
         raise KeyFunctionNotPermitted(f"the key's {usage.name} attribute is false")
-    if key.secret is None and key.sealed is not None:
+    if not key.verified:
         core.catalog.unseal(key)
     return entry, key
 

@@ -123,7 +123,7 @@ def consistent(template: Template, attribute: Attribute, expected: AttributeValu
 
 
 def _require_token_storage(core: Core, *objects: HSMObject) -> None:
-    if core.sealed and any(o.session is None and o.needs_sealing for o in objects):
+    if core.sealed and any(o.session is None for o in objects):
         raise HSMSealed("the HSM is sealed; an admin must log in before token keys are stored")
 
 
@@ -156,6 +156,7 @@ def new_object(
         owner=session.user_id,
         session=None if attributes.get(Attribute.TOKEN) else session.handle,
         secret=secret,
+        verified=True,
     )
 
 
@@ -414,8 +415,7 @@ def get_attributes(
 
 
 def _rewrite(core: Core, session: SessionState, obj: HSMObject, w: Writer) -> None:
-    if obj.session is None and obj.needs_sealing:
-        core.catalog.unseal(obj)
+    core.catalog.unseal(obj)
     w.on_commit(core.catalog.write(w.tx, obj))
 
 
@@ -431,8 +431,7 @@ def set_attributes(core: Core, session: SessionState, handle: object, changes: o
     role = session.role
     assert role is not None
     check_change(obj.object_class, obj.key_type, obj.attributes, c, role)
-    if obj.session is None and obj.needs_sealing:
-        core.catalog.unseal(obj)
+    core.catalog.unseal(obj)
     updated = replace(obj, attributes={**obj.attributes, **c})
     with core.write(session.actor) as w:
         _rewrite(core, session, updated, w)
@@ -480,8 +479,7 @@ def public_key_der(core: Core, session: SessionState, handle: object) -> bytes:
     obj = usable(core, session, handle)
     if obj.object_class not in (ObjectClass.PUBLIC_KEY, ObjectClass.PRIVATE_KEY):
         raise KeyTypeInconsistent("only key pairs have a public key")
-    if obj.object_class is ObjectClass.PRIVATE_KEY:
-        core.catalog.unseal(obj)
+    core.catalog.unseal(obj)
     der = asymmetric.public_key_to_der(obj.public_key())
     core.audit_only(session.actor, "key-export-public", handle=obj.handle)
     return der

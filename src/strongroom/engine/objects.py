@@ -42,6 +42,15 @@ class HSMObject:
     sealed: bytes | None = None
     secret: dict[str, bytes] | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    verified: bool = False
+    public: bytes | None = None
+    object_class: ObjectClass = field(init=False)
+    key_type: KeyType | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.object_class = ObjectClass(self.attributes[Attribute.CLASS])  # type: ignore[arg-type]
+        key_type = self.attributes.get(Attribute.KEY_TYPE)
+        self.key_type = None if key_type is None else KeyType(key_type)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return (
@@ -50,27 +59,9 @@ class HSMObject:
         )
 
     @property
-    def object_class(self) -> ObjectClass:
-        """CKA_CLASS."""
-        return ObjectClass(self.attributes[Attribute.CLASS])  # type: ignore[arg-type]
-
-    @property
-    def key_type(self) -> KeyType | None:
-        """CKA_KEY_TYPE, or ``None`` for non-keys."""
-        value = self.attributes.get(Attribute.KEY_TYPE)
-        return None if value is None else KeyType(value)  # type: ignore[arg-type]
-
-    @property
     def is_token(self) -> bool:
         """True for persistent objects."""
         return self.session is None
-
-    @property
-    def needs_sealing(self) -> bool:
-        """Secret and private keys, and every CKA_PRIVATE object, are sealed at rest."""
-        return self.object_class in (ObjectClass.SECRET_KEY, ObjectClass.PRIVATE_KEY) or bool(
-            self.attributes.get(Attribute.PRIVATE)
-        )
 
     def flag(self, attribute: Attribute) -> bool:
         """A boolean attribute, false when absent."""
@@ -165,14 +156,20 @@ class ObjectCatalog:
             or ckid != record.ckid
         ):
             raise StoreCorrupt(f"object {record.handle}: index columns disagree with attributes")
+        if record.sealed is None:
+            raise StoreCorrupt(f"object {record.handle} has no seal")
         shares = self._store.get_shares(record.handle)
-        return HSMObject(
+        obj = HSMObject(
             handle=record.handle,
             attributes=attributes,
             owner=record.owner,
             shares=shares,
             sealed=record.sealed,
+            public=record.public,
         )
+        if self.storage_key is not None:
+            self.unseal(obj)
+        return obj
 
     def _remember(self, obj: HSMObject) -> None:
         if obj.session is not None:
@@ -193,21 +190,31 @@ class ObjectCatalog:
         self._cache.clear()
 
     def unseal(self, obj: HSMObject) -> HSMObject:
-        """Load the object's secret material (needs the storage key for token objects)."""
-        if obj.secret is not None or obj.sealed is None:
+        """Authenticate a token object's stored form and load its secret material.
+
+        Every token object carries a seal (public ones seal an empty map) binding its clear
+        attributes, owner and shares; until it has been checked, nothing about the object
+        may be used. Needs the storage key. Session objects never left memory.
+        """
+        if obj.verified:
+            return obj
+        if obj.session is not None:
+            obj.verified = True
             return obj
         if self.storage_key is None:
             raise HSMSealed("the HSM is sealed; an admin must log in to unseal it")
-        public = encode_template(obj.attributes)
+        if obj.sealed is None or obj.public is None:
+            raise StoreCorrupt(f"object {obj.handle} has no seal")
         plaintext = self.storage_key.unseal(
-            obj.sealed, object_aad(obj.handle, obj.owner, public, obj.shares)
+            obj.sealed, object_aad(obj.handle, obj.owner, obj.public, obj.shares)
         )
         fields = decode_cbor(plaintext)
         if not isinstance(fields, dict) or not all(
             isinstance(k, str) and isinstance(v, bytes) for k, v in fields.items()
         ):
             raise StoreCorrupt(f"object {obj.handle}: sealed material is malformed")
-        obj.secret = fields
+        obj.secret = fields or None
+        obj.verified = True
         return obj
 
     # --- finding ----------------------------------------------------------------------
@@ -247,17 +254,15 @@ class ObjectCatalog:
         return self._next_session_handle
 
     def record_for(self, obj: HSMObject) -> ObjectRecord:
-        """The store record for a token object, sealing its material if it has any."""
+        """The store record for a token object, sealed (material or an empty map) under the AAD."""
+        if self.storage_key is None:
+            raise HSMSealed("the HSM is sealed; an admin must log in to unseal it")
+        if not obj.verified:
+            raise HSMSealed("the object must be unsealed before it is rewritten")
         public = encode_template(obj.attributes)
-        sealed: bytes | None = None
-        if obj.secret is not None:
-            if self.storage_key is None:
-                raise HSMSealed("the HSM is sealed; an admin must log in to unseal it")
-            sealed = self.storage_key.seal(
-                encode_cbor(obj.secret), object_aad(obj.handle, obj.owner, public, obj.shares)
-            )
-        elif obj.needs_sealing and obj.sealed is not None:
-            raise HSMSealed("the object's material must be unsealed before it is rewritten")
+        sealed = self.storage_key.seal(
+            encode_cbor(obj.secret or {}), object_aad(obj.handle, obj.owner, public, obj.shares)
+        )
         label, ckid = _index_fields(obj.attributes)
         key_type = obj.key_type
         return ObjectRecord(
@@ -282,6 +287,7 @@ class ObjectCatalog:
 
             def commit() -> None:
                 obj.sealed = sealed
+                obj.public = record.public
                 self._remember(obj)
 
             return commit

@@ -156,6 +156,32 @@ def normalize_template(template: Mapping[object, object] | None) -> Template:
     return _normalize_any(template)
 
 
+_SETS: dict[
+    tuple[Operation, ObjectClass, KeyType | None],
+    tuple[frozenset[Attribute], tuple[Attribute, ...], frozenset[Attribute]],
+] = {}
+
+
+def _sets_for(
+    operation: Operation, object_class: ObjectClass, key_type: KeyType | None
+) -> tuple[frozenset[Attribute], tuple[Attribute, ...], frozenset[Attribute]]:
+    """The table read once per (operation, object kind): applicable, required, forbidden."""
+    cache_key = (operation, object_class, key_type)
+    sets = _SETS.get(cache_key)
+    if sets is None:
+        rules = rules_for(object_class, key_type)
+        required = tuple(
+            attr
+            for attr, rule in rules.items()
+            if rule.flags & _REQUIRED[operation]
+            # CLASS is implied by the operation everywhere but C_CreateObject.
+            and not (attr is Attribute.CLASS and operation is not Operation.CREATE)
+        )
+        forbidden = frozenset(a for a, r in rules.items() if r.flags & _FORBIDDEN[operation])
+        sets = _SETS[cache_key] = (frozenset(rules), required, forbidden)
+    return sets
+
+
 def check_template(
     operation: Operation,
     object_class: ObjectClass,
@@ -172,19 +198,16 @@ def check_template(
         key_type is None or key_type not in valid_key_types(object_class)
     ):
         raise TemplateInconsistent(f"key type {key_type!r} is not valid for {object_class.name}")
-    rules = rules_for(object_class, key_type)
+    applicable, required, forbidden = _sets_for(operation, object_class, key_type)
     for attr, value in template.items():
-        rule = rules.get(attr)
-        if rule is None:
+        if attr not in applicable:
             raise AttributeTypeInvalid(f"{attr.name} does not apply to {object_class.name}")
-        if rule.flags & _FORBIDDEN[operation]:
+        if attr in forbidden:
             raise AttributeReadOnly(f"{attr.name} cannot be given to {operation.value} an object")
         if attr is Attribute.TRUSTED and value is True:
             raise AttributeReadOnly("only an admin may set TRUSTED, and only on an existing key")
-    for attr, rule in rules.items():
-        if rule.flags & _REQUIRED[operation] and attr not in template:
-            if attr is Attribute.CLASS and operation is not Operation.CREATE:
-                continue
+    for attr in required:
+        if attr not in template:
             raise TemplateIncomplete(f"{attr.name} is required to {operation.value} this object")
     if object_class in KEY_CLASSES and key_type is not None:
         allowed = CAPABILITIES.get((object_class, key_type), frozenset())

@@ -32,6 +32,7 @@ from strongroom.model.templates import Template
 __all__ = ["register"]
 
 _AES = frozenset({KeyType.AES})
+_DEFAULT_GCM = GCMParams()
 MAX_SINGLE_PART = 64 * 1024 * 1024 + 64
 """Largest single-part input (64 MiB and room for an IV and tag)."""
 
@@ -48,7 +49,7 @@ def _cipher(key: HSMObject) -> AESGCM:
 
 
 def _gcm_encrypt(key: HSMObject, params: Any, data: bytes, rng: RandomSource) -> bytes:
-    p = require_params(params, GCMParams, GCMParams())
+    p = require_params(params, GCMParams, _DEFAULT_GCM)
     if len(data) > MAX_SINGLE_PART:
         raise DataLenRange("single-part input is limited to 64 MiB")
     if p.iv is None:
@@ -58,7 +59,7 @@ def _gcm_encrypt(key: HSMObject, params: Any, data: bytes, rng: RandomSource) ->
 
 
 def _gcm_decrypt(key: HSMObject, params: Any, data: bytes, rng: RandomSource) -> bytes:
-    p = require_params(params, GCMParams, GCMParams())
+    p = require_params(params, GCMParams, _DEFAULT_GCM)
     if len(data) > MAX_SINGLE_PART:
         raise DataLenRange("single-part input is limited to 64 MiB")
     if p.iv is None:

@@ -116,12 +116,16 @@ class MechanismRegistry:
 
     def __init__(self) -> None:
         self._entries: dict[Mechanism, MechanismEntry] = {}
+        self._fast: dict[tuple[int, int], MechanismEntry] = {}
 
     def add(self, entry: MechanismEntry) -> None:
         """Register one mechanism; registering a number twice is a programming error."""
         if entry.mechanism in self._entries:
             raise ValueError(f"{entry.mechanism.name} registered twice")
         self._entries[entry.mechanism] = entry
+        for bit in Function:
+            if bit and entry.functions & bit:
+                self._fast[int(entry.mechanism), int(bit)] = entry
 
     def __iter__(self) -> Iterator[MechanismEntry]:
         return iter(sorted(self._entries.values(), key=lambda e: int(e.mechanism)))
@@ -138,6 +142,15 @@ class MechanismRegistry:
         key_type: KeyType | None = None,
     ) -> MechanismEntry:
         """The entry for ``mechanism`` if it does ``function`` for ``key_type`` in this mode."""
+        entry: MechanismEntry | None = None
+        if type(mechanism) in (int, Mechanism):
+            entry = self._fast.get((mechanism, function))  # type: ignore[arg-type]
+        if (
+            entry is not None
+            and (entry.approved or not fips)
+            and (key_type is None or key_type in entry.key_types)
+        ):
+            return entry  # the hot path: one dict look-up, no conversions
         try:
             number = Mechanism(mechanism)  # type: ignore[arg-type]
         except (ValueError, TypeError):
