@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import Cluster, build
 
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import MemoryStore
+
+from .engine_helpers import Cluster, build
 
 
 @pytest.fixture

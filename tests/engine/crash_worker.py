@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sys
 
-from engine_helpers import ADMIN_PASSWORD, ALICE_PASSWORD
-
 from strongroom.constants import Attribute, Mechanism, Role
 from strongroom.engine import HSM
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import fast_config
+
+from .engine_helpers import ADMIN_PASSWORD, ALICE_PASSWORD
 
 READY = "ready"
 """Printed once the worker is logged in and about to start its loop."""

@@ -24,13 +24,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from engine_helpers import (
-    ADMIN_PASSWORD,
-    ALICE_PASSWORD,
-    APP_PASSWORD,
-    BOB_PASSWORD,
-    Cluster,
-)
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.crypto.asymmetric import ec_params_for_curve
@@ -38,6 +31,14 @@ from strongroom.engine import HSM, GCMParams, Session
 from strongroom.errors import KeyUnextractable, ObjectHandleInvalid, StoreCorrupt
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import fast_config
+
+from .engine_helpers import (
+    ADMIN_PASSWORD,
+    ALICE_PASSWORD,
+    APP_PASSWORD,
+    BOB_PASSWORD,
+    Cluster,
+)
 
 PASSWORDS = (ADMIN_PASSWORD, ALICE_PASSWORD, BOB_PASSWORD, APP_PASSWORD)
 WINDOW = 8

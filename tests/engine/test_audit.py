@@ -6,14 +6,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from engine_helpers import (
-    ADMIN_PASSWORD,
-    ALICE_PASSWORD,
-    APP_PASSWORD,
-    BOB_PASSWORD,
-    Cluster,
-    build,
-)
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.engine import HSM
@@ -22,6 +14,15 @@ from strongroom.errors import AuditChainBroken, AuthenticationFailed
 from strongroom.store.api import AuditRecord
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import fast_config
+
+from .engine_helpers import (
+    ADMIN_PASSWORD,
+    ALICE_PASSWORD,
+    APP_PASSWORD,
+    BOB_PASSWORD,
+    Cluster,
+    build,
+)
 
 A = Attribute
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from engine_helpers import Cluster
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.engine import GCMParams, PSSParams, Session
@@ -16,6 +15,8 @@ from strongroom.errors import (
     StrongroomError,
     all_error_classes,
 )
+
+from .engine_helpers import Cluster
 
 A = Attribute
 

@@ -20,13 +20,14 @@ import time
 from pathlib import Path
 
 import pytest
-from crash_worker import READY
-from engine_helpers import ADMIN_PASSWORD, ALICE_PASSWORD
 
 from strongroom.constants import Attribute, Mechanism
 from strongroom.engine import HSM
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import fast_config
+
+from .crash_worker import READY
+from .engine_helpers import ADMIN_PASSWORD, ALICE_PASSWORD
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 CYCLES = 30
@@ -40,7 +41,8 @@ class Worker:
 
     def __init__(self, store_path: Path, prefix: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER), str(store_path), prefix],
+            [sys.executable, "-m", "engine.crash_worker", str(store_path), prefix],
+            cwd=WORKER.parents[1],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_helpers import build
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.crypto.asymmetric import ec_params_for_curve
@@ -13,6 +12,8 @@ from strongroom.engine import HSM, PSSParams
 from strongroom.errors import ArgumentsBad, MechanismNotApproved, PolicyDenied
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import MemoryStore, fast_config
+
+from .engine_helpers import build
 
 A = Attribute
 

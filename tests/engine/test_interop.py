@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from engine_helpers import Cluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,8 @@ from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.crypto.asymmetric import CurveName, ec_params_for_curve, ec_point
 from strongroom.engine import GCMParams, PSSParams
 from strongroom.errors import IntegrityError, SignatureInvalid
+
+from .engine_helpers import Cluster
 
 A = Attribute
 P256 = ec_params_for_curve("secp256r1")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import ALICE_PASSWORD, Cluster, build
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.crypto.asymmetric import CurveName, ec_params_for_curve
@@ -30,6 +29,8 @@ from strongroom.errors import (
     UserNotFound,
 )
 from strongroom.testing import MemoryStore
+
+from .engine_helpers import ALICE_PASSWORD, Cluster, build
 
 P256 = ec_params_for_curve("secp256r1")
 A = Attribute

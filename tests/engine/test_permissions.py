@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from engine_helpers import ALICE_PASSWORD, APP_PASSWORD, build
 
 from strongroom.constants import Attribute, Command, KeyType, Mechanism, ObjectClass, Role
 from strongroom.crypto.asymmetric import ec_params_for_curve
@@ -15,6 +14,8 @@ from strongroom.engine import HSM, GCMParams, Session
 from strongroom.errors import AlreadyLoggedIn, NotLoggedIn, PermissionDenied, StrongroomError
 from strongroom.model.access import PERMISSIONS
 from strongroom.testing import MemoryStore, fast_config
+
+from .engine_helpers import ALICE_PASSWORD, APP_PASSWORD, build
 
 
 @dataclass

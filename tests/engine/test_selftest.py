@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import Cluster, build
 
 from strongroom.constants import Attribute, Mechanism
 from strongroom.crypto import asymmetric
@@ -12,6 +11,8 @@ from strongroom.crypto.selftest import FAMILIES
 from strongroom.engine import HSM
 from strongroom.errors import ErrorState, SelfTestFailed
 from strongroom.testing import MemoryStore, fast_config
+
+from .engine_helpers import Cluster, build
 
 A = Attribute
 

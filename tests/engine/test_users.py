@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_helpers import ADMIN_PASSWORD, ALICE_PASSWORD, BOB_PASSWORD, Cluster, activate, build
 
 from strongroom.constants import Attribute, Mechanism, Role
 from strongroom.engine import HSM, HSMConfig, user_ops
@@ -23,6 +22,8 @@ from strongroom.errors import (
 )
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import MemoryStore, fast_config
+
+from .engine_helpers import ADMIN_PASSWORD, ALICE_PASSWORD, BOB_PASSWORD, Cluster, activate, build
 
 
 def test_new_hsm_has_only_the_unactivated_admin() -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_records import make_audit, make_object, make_user, observable_state
 
 from strongroom.errors import ArgumentsBad, StorageError
 from strongroom.store.api import (
@@ -27,6 +26,8 @@ from strongroom.store.api import (
 )
 from strongroom.store.memory import MemoryStore
 from strongroom.store.sqlite import SQLiteStore
+
+from .store_records import make_audit, make_object, make_user, observable_state
 
 BACKENDS = ["sqlite", "memory"]
 

@@ -23,12 +23,13 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from store_records import make_audit, make_object, make_user, observable_state
 
 from strongroom.errors import StrongroomError
 from strongroom.store.api import ObjectQuery, ObjectRecord, RawStore, StoreTransaction
 from strongroom.store.memory import MemoryStore
 from strongroom.store.sqlite import SQLiteStore
+
+from .store_records import make_audit, make_object, make_user, observable_state
 
 Op = tuple[Any, ...]
 

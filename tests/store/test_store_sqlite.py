@@ -20,12 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from store_records import make_audit, make_object, make_user, observable_state
 
 from strongroom.errors import StorageError, StoreCorrupt
 from strongroom.store._sqlite_sql import _find_sql
 from strongroom.store.api import ObjectQuery
 from strongroom.store.sqlite import SQLiteStore
+
+from .store_records import make_audit, make_object, make_user, observable_state
 
 
 @pytest.fixture
