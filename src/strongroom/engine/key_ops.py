@@ -421,57 +421,62 @@ def _rewrite(core: Core, session: SessionState, obj: HSMObject, w: Writer) -> No
 
 def set_attributes(core: Core, session: SessionState, handle: object, changes: object) -> None:
     """C_SetAttributeValue: owners change modifiable attributes; admins only TRUSTED."""
-    core.require_operational()
-    obj = (
-        usable(core, session, handle)
-        if session.role is Role.ADMIN
-        else owned(core, session, handle)
-    )
-    c = normalize_template(changes)  # type: ignore[arg-type]
-    role = session.role
-    assert role is not None
-    check_change(obj.object_class, obj.key_type, obj.attributes, c, role)
-    core.catalog.unseal(obj)
-    updated = replace(obj, attributes={**obj.attributes, **c})
-    with core.write(session.actor) as w:
-        _rewrite(core, session, updated, w)
-        w.audit(
-            "trusted-set" if role is Role.ADMIN else "key-set-attribute",
-            handle=obj.handle,
-            attributes=[int(a) for a in c],
+    with core.lock:  # read, check and write as one step: no lost updates
+        core.require_operational()
+        obj = (
+            usable(core, session, handle)
+            if session.role is Role.ADMIN
+            else owned(core, session, handle)
         )
+        c = normalize_template(changes)  # type: ignore[arg-type]
+        role = session.role
+        assert role is not None
+        check_change(obj.object_class, obj.key_type, obj.attributes, c, role)
+        core.catalog.unseal(obj)
+        updated = replace(obj, attributes={**obj.attributes, **c})
+        with core.write(session.actor) as w:
+            _rewrite(core, session, updated, w)
+            w.audit(
+                "trusted-set" if role is Role.ADMIN else "key-set-attribute",
+                handle=obj.handle,
+                attributes=[int(a) for a in c],
+            )
 
 
 def destroy_object(core: Core, session: SessionState, handle: object) -> None:
     """C_DestroyObject: owners only, and only DESTROYABLE objects."""
-    obj = owned(core, session, handle)
-    if obj.attributes.get(Attribute.DESTROYABLE) is False:
-        raise ActionProhibited("the object is not DESTROYABLE")
-    with core.write(session.actor) as w:
-        w.on_commit(core.catalog.delete(w.tx, obj))
-        w.audit("key-destroy", handle=obj.handle)
+    with core.lock:  # read, check and write as one step: no lost updates
+        obj = owned(core, session, handle)
+        if obj.attributes.get(Attribute.DESTROYABLE) is False:
+            raise ActionProhibited("the object is not DESTROYABLE")
+        with core.write(session.actor) as w:
+            w.on_commit(core.catalog.delete(w.tx, obj))
+            w.audit("key-destroy", handle=obj.handle)
 
 
 def share_key(
     core: Core, session: SessionState, handle: object, username: str, *, share: bool
 ) -> None:
     """Share (or unshare) a key with another crypto user; shared users may only use it."""
-    obj = owned(core, session, handle)
-    name = normalize_username(username)
-    user = core.store.get_user_by_name(name)
-    if user is None or Role(user.role) is not Role.CRYPTO_USER:
-        raise UserNotFound(f"no crypto user {name}")
-    if user.user_id == obj.owner:
-        raise ArgumentsBad("a key cannot be shared with its owner")
-    if obj.object_class not in (ObjectClass.SECRET_KEY, ObjectClass.PRIVATE_KEY):
-        raise ArgumentsBad("only secret and private keys are shared; public objects are visible")
-    shares = obj.shares | {user.user_id} if share else obj.shares - {user.user_id}
-    if obj.session is None:
-        core.catalog.unseal(obj)
-    updated = replace(obj, shares=shares)
-    with core.write(session.actor) as w:
-        _rewrite(core, session, updated, w)
-        w.audit("key-share" if share else "key-unshare", handle=obj.handle, username=name)
+    with core.lock:  # read, check and write as one step: no lost updates
+        obj = owned(core, session, handle)
+        name = normalize_username(username)
+        user = core.store.get_user_by_name(name)
+        if user is None or Role(user.role) is not Role.CRYPTO_USER:
+            raise UserNotFound(f"no crypto user {name}")
+        if user.user_id == obj.owner:
+            raise ArgumentsBad("a key cannot be shared with its owner")
+        if obj.object_class not in (ObjectClass.SECRET_KEY, ObjectClass.PRIVATE_KEY):
+            raise ArgumentsBad(
+                "only secret and private keys are shared; public objects are visible"
+            )
+        shares = obj.shares | {user.user_id} if share else obj.shares - {user.user_id}
+        if obj.session is None:
+            core.catalog.unseal(obj)
+        updated = replace(obj, shares=shares)
+        with core.write(session.actor) as w:
+            _rewrite(core, session, updated, w)
+            w.audit("key-share" if share else "key-unshare", handle=obj.handle, username=name)
 
 
 def public_key_der(core: Core, session: SessionState, handle: object) -> bytes:

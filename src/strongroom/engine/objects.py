@@ -9,6 +9,7 @@ who may do what — the key and crypto command modules do — and it never logs 
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -122,6 +123,9 @@ class ObjectCatalog:
         self._cache_size = cache_size
         self._session_objects: dict[int, HSMObject] = {}
         self._next_session_handle = SESSION_HANDLE_BASE
+        self._lock = threading.Lock()
+        self._generation = 0
+        """Bumped by every cache write, so a reader never caches a record older than it."""
         self.storage_key: StorageKey | None = None
 
     # --- lookup ----------------------------------------------------------------------
@@ -135,15 +139,22 @@ class ObjectCatalog:
             if obj is None:
                 raise ObjectHandleInvalid(f"no object {handle}")
             return obj
-        cached = self._cache.get(handle)
-        if cached is not None:
-            self._cache.move_to_end(handle)
-            return cached
+        with self._lock:
+            cached = self._cache.get(handle)
+            if cached is not None:
+                self._cache.move_to_end(handle)
+                return cached
+            generation = self._generation
         record = self._store.get_object(handle)
         if record is None:
             raise ObjectHandleInvalid(f"no object {handle}")
         obj = self._from_record(record)
-        self._remember(obj)
+        with self._lock:
+            # A write that committed while we read may have cached a newer version: keep it.
+            if self._generation == generation:
+                self._remember(obj)
+            else:
+                obj = self._cache.get(handle, obj)
         return obj
 
     def _from_record(self, record: ObjectRecord) -> HSMObject:
@@ -172,6 +183,7 @@ class ObjectCatalog:
         return obj
 
     def _remember(self, obj: HSMObject) -> None:
+        """Cache ``obj``; callers hold ``_lock``."""
         if obj.session is not None:
             self._session_objects[obj.handle] = obj
             return
@@ -180,14 +192,22 @@ class ObjectCatalog:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def _remember_locked(self, obj: HSMObject) -> None:
+        with self._lock:
+            self._remember(obj)
+
     def forget(self, handle: int) -> None:
         """Drop an object from memory (after destroy, or to force a reload)."""
-        self._cache.pop(handle, None)
-        self._session_objects.pop(handle, None)
+        with self._lock:
+            self._generation += 1
+            self._cache.pop(handle, None)
+            self._session_objects.pop(handle, None)
 
     def clear_cache(self) -> None:
         """Drop every cached token object (e.g. when the HSM seals again)."""
-        self._cache.clear()
+        with self._lock:
+            self._generation += 1
+            self._cache.clear()
 
     def unseal(self, obj: HSMObject) -> HSMObject:
         """Authenticate a token object's stored form and load its secret material.
@@ -288,10 +308,12 @@ class ObjectCatalog:
             def commit() -> None:
                 obj.sealed = sealed
                 obj.public = record.public
-                self._remember(obj)
+                with self._lock:
+                    self._generation += 1
+                    self._remember(obj)
 
             return commit
-        return lambda: self._remember(obj)
+        return lambda: self._remember_locked(obj)
 
     def delete(self, tx: StoreTransaction, obj: HSMObject) -> Callable[[], None]:
         """Stage the object's deletion; returns the action that forgets it once committed."""
@@ -301,7 +323,8 @@ class ObjectCatalog:
 
     def session_objects_of(self, session: int) -> list[HSMObject]:
         """Every session object created in this session."""
-        return [o for o in self._session_objects.values() if o.session == session]
+        with self._lock:
+            return [o for o in self._session_objects.values() if o.session == session]
 
     def token_count(self) -> int:
         """Number of token objects in the store."""

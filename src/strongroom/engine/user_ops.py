@@ -200,25 +200,28 @@ def create_user(
 
 def delete_user(core: Core, session: SessionState, username: str) -> None:
     """Delete a user that owns no keys; its shares are withdrawn and resealed."""
-    name = normalize_username(username)
-    user = core.store.get_user_by_name(name)
-    if user is None:
-        raise UserNotFound(f"no user {name}")
-    if user.user_id == session.user_id:
-        raise ArgumentsBad("you cannot delete yourself")
-    if core.store.find_objects(ObjectQuery(owner=user.user_id)):
-        raise UserOwnsKeys(f"user {name} owns keys")
-    catalog = core.catalog
-    shared = [catalog.unseal(catalog.get(h)) for h in core.store.handles_shared_with(user.user_id)]
-    with core.write(session.actor) as w:
-        for obj in shared:
-            updated = replace(obj, shares=obj.shares - {user.user_id})
-            w.on_commit(catalog.write(w.tx, updated))
-        w.tx.delete_user(user.user_id)
-        w.audit("user-delete", username=name)
-    for other in core.sessions.values():
-        if other.user_id == user.user_id:
-            other.user_id = other.username = other.role = None
+    with core.lock:  # read, check and write as one step: no lost updates
+        name = normalize_username(username)
+        user = core.store.get_user_by_name(name)
+        if user is None:
+            raise UserNotFound(f"no user {name}")
+        if user.user_id == session.user_id:
+            raise ArgumentsBad("you cannot delete yourself")
+        if core.store.find_objects(ObjectQuery(owner=user.user_id)):
+            raise UserOwnsKeys(f"user {name} owns keys")
+        catalog = core.catalog
+        shared = [
+            catalog.unseal(catalog.get(h)) for h in core.store.handles_shared_with(user.user_id)
+        ]
+        with core.write(session.actor) as w:
+            for obj in shared:
+                updated = replace(obj, shares=obj.shares - {user.user_id})
+                w.on_commit(catalog.write(w.tx, updated))
+            w.tx.delete_user(user.user_id)
+            w.audit("user-delete", username=name)
+        for other in core.sessions.values():
+            if other.user_id == user.user_id:
+                other.user_id = other.username = other.role = None
 
 
 def change_password(
@@ -227,24 +230,28 @@ def change_password(
     """Change the caller's own password, or (admins) another user's, which also unlocks it."""
     validate_password(new_password)
     name = session.username if username is None else normalize_username(username)
-    user = core.store.get_user_by_name(name) if name is not None else None
-    if user is None:
+    if name is None or core.store.get_user_by_name(name) is None:
         raise UserNotFound(f"no user {name}")
+    # The stretch (tens of ms) happens outside the lock; the read-check-write inside it.
     credential = derive_credential(new_password, core.config.password_iterations, core.rng)
-    wrapped = user.wrapped_storage_key
-    if Role(user.role) is Role.ADMIN:
-        wrapped = wrap_storage_key(credential.kek, _require_storage_key(core))
-    with core.write(session.actor) as w:
-        w.tx.put_user(
-            replace(
-                user, verifier=credential.verifier, failed_logins=0, wrapped_storage_key=wrapped
+    with core.lock:
+        user = core.store.get_user_by_name(name)
+        if user is None:
+            raise UserNotFound(f"no user {name}")
+        wrapped = user.wrapped_storage_key
+        if Role(user.role) is Role.ADMIN:
+            wrapped = wrap_storage_key(credential.kek, _require_storage_key(core))
+        with core.write(session.actor) as w:
+            w.tx.put_user(
+                replace(
+                    user, verifier=credential.verifier, failed_logins=0, wrapped_storage_key=wrapped
+                )
             )
-        )
-        w.audit(
-            "user-password-change",
-            username=user.username,
-            unlocked=user.failed_logins >= core.config.lockout_threshold,
-        )
+            w.audit(
+                "user-password-change",
+                username=user.username,
+                unlocked=user.failed_logins >= core.config.lockout_threshold,
+            )
 
 
 def list_users(core: Core) -> list[UserInfo]:
