@@ -51,6 +51,8 @@ class KeyType(IntEnum):
     """AES, 16, 24 or 32 bytes."""
     EC_EDWARDS = 0x40
     """Edwards curve (Ed25519), PKCS#11 v3.0."""
+    ML_DSA = 0x4A
+    """ML-DSA (FIPS 204), PKCS#11 v3.2; the variant is CKA_PARAMETER_SET."""
 
 
 class Attribute(IntEnum):
@@ -152,6 +154,8 @@ class Attribute(IntEnum):
     """DER-encoded curve OID."""
     EC_POINT = 0x181
     """DER OCTET STRING holding the public point (uncompressed for Weierstrass curves)."""
+    PARAMETER_SET = 0x61D
+    """Post-quantum parameter set (CKP_ML_DSA_44/65/87 = 1/2/3), PKCS#11 v3.2."""
     WRAP_WITH_TRUSTED = 0x210
     """The key may only be wrapped by a TRUSTED wrapping key; one-way to true."""
     WRAP_TEMPLATE = ARRAY_ATTRIBUTE | 0x211
@@ -166,9 +170,11 @@ class Mechanism(IntEnum):
     RSA_PKCS_KEY_PAIR_GEN = 0x0
     """RSA key-pair generation."""
     RSA_PKCS = 0x1
-    """RSA PKCS#1 v1.5."""
+    """RSA PKCS#1 v1.5 encryption, and signatures over caller-built DigestInfo."""
     RSA_X_509 = 0x3
-    """Raw RSA."""
+    """Raw RSA (not offered: pyca/cryptography has no raw RSA primitive)."""
+    SHA1_RSA_PKCS = 0x6
+    """RSA PKCS#1 v1.5 with SHA-1."""
     RSA_PKCS_OAEP = 0x9
     """RSA OAEP."""
     RSA_X9_31_KEY_PAIR_GEN = 0xA
@@ -177,6 +183,10 @@ class Mechanism(IntEnum):
     """RSA PSS over a caller-supplied hash."""
     SHA1_RSA_PKCS_PSS = 0xE
     """RSA PSS with SHA-1."""
+    ML_DSA_KEY_PAIR_GEN = 0x1C
+    """ML-DSA key-pair generation (PKCS#11 v3.2)."""
+    ML_DSA = 0x1D
+    """Pure ML-DSA signatures (PKCS#11 v3.2)."""
     SHA256_RSA_PKCS = 0x40
     """RSA PKCS#1 v1.5 with SHA-256."""
     SHA384_RSA_PKCS = 0x41
@@ -195,16 +205,36 @@ class Mechanism(IntEnum):
     """RSA PSS with SHA-224."""
     SHA_1 = 0x220
     """SHA-1 digest."""
+    SHA_1_HMAC = 0x221
+    """HMAC-SHA-1."""
     SHA256 = 0x250
     """SHA-256 digest."""
     SHA256_HMAC = 0x251
     """HMAC-SHA-256."""
+    SHA224 = 0x255
+    """SHA-224 digest."""
+    SHA224_HMAC = 0x256
+    """HMAC-SHA-224."""
     SHA384 = 0x260
     """SHA-384 digest."""
+    SHA384_HMAC = 0x261
+    """HMAC-SHA-384."""
     SHA512 = 0x270
     """SHA-512 digest."""
+    SHA512_HMAC = 0x271
+    """HMAC-SHA-512."""
+    SHA3_256 = 0x2B0
+    """SHA3-256 digest."""
+    SHA3_224 = 0x2B5
+    """SHA3-224 digest."""
+    SHA3_384 = 0x2C0
+    """SHA3-384 digest."""
+    SHA3_512 = 0x2D0
+    """SHA3-512 digest."""
     GENERIC_SECRET_KEY_GEN = 0x350
     """Generic secret generation."""
+    SP800_108_COUNTER_KDF = 0x3AC
+    """SP 800-108 counter-mode KDF (PKCS#11 v3.0)."""
     EC_KEY_PAIR_GEN = 0x1040
     """EC key-pair generation (curve from CKA_EC_PARAMS)."""
     ECDSA = 0x1041
@@ -221,6 +251,8 @@ class Mechanism(IntEnum):
     """ECDSA with SHA-512."""
     ECDH1_DERIVE = 0x1050
     """ECDH key derivation."""
+    RSA_AES_KEY_WRAP = 0x1054
+    """RSA-OAEP-wrapped ephemeral AES key, then AES-KWP (PKCS#11 v2.40 §2.1.21)."""
     EC_EDWARDS_KEY_PAIR_GEN = 0x1055
     """Edwards-curve key-pair generation (Ed25519)."""
     EDDSA = 0x1057
@@ -243,6 +275,19 @@ class Mechanism(IntEnum):
     """AES key wrap, RFC 3394 / SP 800-38F KW."""
     AES_KEY_WRAP_KWP = 0x210B
     """AES key wrap with padding, RFC 5649 / SP 800-38F KWP (PKCS#11 v3.0)."""
+    HKDF_DERIVE = 0x402A
+    """HKDF key derivation (PKCS#11 v3.0)."""
+
+
+class ParameterSet(IntEnum):
+    """CKP_*: post-quantum parameter sets (CKA_PARAMETER_SET), PKCS#11 v3.2."""
+
+    ML_DSA_44 = 0x1
+    """ML-DSA-44 (FIPS 204, security category 2)."""
+    ML_DSA_65 = 0x2
+    """ML-DSA-65 (FIPS 204, security category 3)."""
+    ML_DSA_87 = 0x3
+    """ML-DSA-87 (FIPS 204, security category 5)."""
 
 
 class Role(StrEnum):
@@ -293,3 +338,5 @@ class Command(StrEnum):
     SIGN = "sign"
     VERIFY = "verify"
     GENERATE_RANDOM = "generate-random"
+    DIGEST = "digest"
+    DERIVE_KEY = "derive-key"

@@ -45,6 +45,8 @@ __all__ = [
     "NotKeyOwner",
     "NotLoggedIn",
     "ObjectHandleInvalid",
+    "OperationActive",
+    "OperationNotInitialized",
     "PermissionDenied",
     "PolicyDenied",
     "RequestError",
@@ -160,6 +162,18 @@ class MechanismNotApproved(RequestError):
     code = "MECHANISM_NOT_APPROVED"
 
 
+class OperationActive(RequestError):
+    """An operation of this kind is already running in the session (finish or cancel it)."""
+
+    code = "OPERATION_ACTIVE"
+
+
+class OperationNotInitialized(RequestError):
+    """No operation of this kind is running in the session."""
+
+    code = "OPERATION_NOT_INITIALIZED"
+
+
 class ObjectHandleInvalid(RequestError):
     """No object with this handle is visible to the caller."""
 
@@ -245,10 +259,15 @@ class IntegrityError(StrongroomError):
     """Authenticated decryption or unwrap failed.
 
     One uniform error for every cause (tag, padding, length, ICV) so that nothing about
-    the plaintext leaks through the choice of error.
+    the plaintext leaks through the choice of error — nor through its message: whatever
+    the raiser says, the message is always ``UNIFORM_MESSAGE``.
     """
 
     code = "ENCRYPTED_DATA_INVALID"
+    UNIFORM_MESSAGE: ClassVar[str] = "the encrypted data or wrapped key is invalid"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(self.UNIFORM_MESSAGE)
 
 
 class SignatureInvalid(StrongroomError):

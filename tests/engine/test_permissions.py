@@ -71,6 +71,12 @@ INVOKE: dict[Command, Callable[[Session, Ctx], object]] = {
     Command.SIGN: lambda s, c: s.sign(c.key, Mechanism.SHA256_HMAC, b"x"),
     Command.VERIFY: lambda s, c: s.verify(c.key, Mechanism.SHA256_HMAC, b"x", bytes(32)),
     Command.GENERATE_RANDOM: lambda s, c: s.generate_random(16),
+    Command.DIGEST: lambda s, c: s.digest(Mechanism.SHA256, b"x"),
+    Command.DERIVE_KEY: lambda s, c: s.derive_key(
+        Mechanism.HKDF_DERIVE,
+        c.key,
+        {Attribute.KEY_TYPE: KeyType.GENERIC_SECRET, Attribute.VALUE_LEN: 32},
+    ),
 }
 
 ROLES: list[Role | None] = [
@@ -151,7 +157,7 @@ def test_table_covers_every_command() -> None:
 
 def test_every_session_command_is_declared() -> None:
     """Every public Session method that acts on the HSM is bound to a Command."""
-    plumbing = {"close", "change_password"}
+    plumbing = {"close", "change_password", "cancel"}
     for name, member in inspect.getmembers(Session, inspect.isfunction):
         if name.startswith("_") and name not in ("_change_own_password", "_change_user_password"):
             continue

@@ -22,6 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("version", help="print the version and exit")
     demo = sub.add_parser("demo", help="run a short engine demo (state kept in --data-dir)")
     demo.add_argument("--data-dir", type=Path, default=Path("demo-data"))
+    mechanisms = sub.add_parser("mechanisms", help="print the mechanism table (Markdown)")
+    mechanisms.add_argument(
+        "--update-doc",
+        type=Path,
+        metavar="FILE",
+        help="rewrite the generated table inside FILE (docs/mechanisms.md) instead",
+    )
     return parser
 
 
@@ -36,7 +43,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         from strongroom.cli.demo import run_demo
 
         return run_demo(args.data_dir)
+    if args.command == "mechanisms":
+        return _mechanisms(args.update_doc)
     parser.print_help()
+    return 0
+
+
+def _mechanisms(doc: Path | None) -> int:
+    from strongroom.engine.mechanisms.registry import default_registry
+    from strongroom.engine.mechanisms.table import BEGIN_MARKER, END_MARKER, markdown_table
+
+    table = markdown_table(default_registry())
+    if doc is None:
+        print(table, end="")
+        return 0
+    text = doc.read_text(encoding="utf-8")
+    head, begin, rest = text.partition(BEGIN_MARKER + "\n")
+    _, end, tail = rest.partition(END_MARKER)
+    if not begin or not end:
+        print(f"{doc}: the generated-table markers are missing", file=sys.stderr)
+        return 1
+    doc.write_text(head + BEGIN_MARKER + "\n" + table + END_MARKER + tail, encoding="utf-8")
     return 0
 
 

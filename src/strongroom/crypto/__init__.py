@@ -1,11 +1,12 @@
 """Strongroom's crypto layer: bytes in, bytes out, every primitive from pyca/cryptography.
 
 This package owns the cryptographic operations the HSM performs and the translation of
-pyca's exceptions into Strongroom's (`ArgumentsBad` for misuse, one uniform `IntegrityError`
-for failed authenticated decryption or unwrap, `SignatureInvalid` for failed verification,
-`SelfTestFailed` for failed health tests). It imports nothing from the rest of Strongroom
-but `strongroom.errors`, and knows no HSM concept: no users, handles, sessions or
-attributes. The curated `__all__` below is the whole public surface.
+pyca's exceptions into Strongroom's (`ArgumentsBad` for misuse, `DataLenRange` for input a
+mechanism cannot take, one uniform `IntegrityError` for failed decryption, unpadding or
+unwrap, `SignatureInvalid` for failed verification, `SelfTestFailed` for failed health
+tests). It imports nothing from the rest of Strongroom but `strongroom.errors`, and knows
+no HSM concept: no users, handles, sessions or attributes. The curated `__all__` below is
+the whole public surface.
 """
 
 from __future__ import annotations
@@ -49,20 +50,28 @@ from strongroom.crypto.asymmetric import (
     rsa_public_components,
     rsa_public_key_from_components,
 )
+from strongroom.crypto.ecdh import ecdh_shared_secret
 from strongroom.crypto.hashing import (
     DIGEST_SIZES,
     Digest,
     HashName,
+    HMACStream,
     constant_time_equal,
     digest,
     hmac_sign,
     hmac_verify,
 )
 from strongroom.crypto.kdf import (
+    PRFName,
+    hkdf,
+    hkdf_expand,
+    hkdf_extract,
     hkdf_sha256,
+    kbkdf_counter,
     kbkdf_counter_hmac,
     pbkdf2_hmac_sha256,
     sp800_108_counter_hmac_sha256,
+    x963_kdf,
 )
 from strongroom.crypto.keywrap import (
     aes_key_unwrap,
@@ -70,7 +79,44 @@ from strongroom.crypto.keywrap import (
     aes_key_wrap,
     aes_key_wrap_with_padding,
 )
+from strongroom.crypto.mldsa import (
+    MLDSAParameterSet,
+    MLDSAPrivateKey,
+    MLDSAPublicKey,
+    generate_mldsa_private_key,
+    is_mldsa,
+    mldsa_parameter_set_of,
+    mldsa_private_key_from_seed,
+    mldsa_private_seed,
+    mldsa_public_bytes,
+    mldsa_public_key_from_bytes,
+    mldsa_sign,
+    mldsa_verify,
+)
+from strongroom.crypto.modes import (
+    AESStream,
+    AESStreamMode,
+    CMACStream,
+    GCMDecryptStream,
+    GCMEncryptStream,
+    aes_cbc_decrypt,
+    aes_cbc_encrypt,
+    aes_cmac_sign,
+    aes_cmac_verify,
+    aes_ctr,
+    aes_ecb_decrypt,
+    aes_ecb_encrypt,
+    aes_stream,
+)
 from strongroom.crypto.random import DeterministicRandom, RandomSource, SystemRandom
+from strongroom.crypto.rsa_cipher import (
+    rsa_oaep_decrypt,
+    rsa_oaep_encrypt,
+    rsa_pkcs1v15_decrypt,
+    rsa_pkcs1v15_encrypt,
+    rsa_pkcs1v15_sign_raw,
+    rsa_pkcs1v15_verify_raw,
+)
 from strongroom.crypto.selftest import FAMILIES, SelfTestResult, run_known_answer_tests
 from strongroom.crypto.symmetric import aes_check_value, aes_ecb_encrypt_block, generic_check_value
 
@@ -78,17 +124,34 @@ __all__ = [
     "AESGCM",
     "DIGEST_SIZES",
     "FAMILIES",
+    "AESStream",
+    "AESStreamMode",
+    "CMACStream",
     "CurveName",
     "DeterministicRandom",
     "Digest",
+    "GCMDecryptStream",
+    "GCMEncryptStream",
+    "HMACStream",
     "HashName",
+    "MLDSAParameterSet",
+    "MLDSAPrivateKey",
+    "MLDSAPublicKey",
+    "PRFName",
     "PrivateKey",
     "PublicKey",
     "RSAComponents",
     "RandomSource",
     "SelfTestResult",
     "SystemRandom",
+    "aes_cbc_decrypt",
+    "aes_cbc_encrypt",
     "aes_check_value",
+    "aes_cmac_sign",
+    "aes_cmac_verify",
+    "aes_ctr",
+    "aes_ecb_decrypt",
+    "aes_ecb_encrypt",
     "aes_ecb_encrypt_block",
     "aes_gcm_decrypt",
     "aes_gcm_encrypt",
@@ -96,6 +159,7 @@ __all__ = [
     "aes_key_unwrap_with_padding",
     "aes_key_wrap",
     "aes_key_wrap_with_padding",
+    "aes_stream",
     "constant_time_equal",
     "curve_for_ec_params",
     "curve_of",
@@ -105,6 +169,7 @@ __all__ = [
     "ec_private_key_from_value",
     "ec_private_value",
     "ec_public_key_from_point",
+    "ecdh_shared_secret",
     "ecdsa_sign",
     "ecdsa_sign_digest",
     "ecdsa_verify",
@@ -113,23 +178,42 @@ __all__ = [
     "ed25519_verify",
     "generate_ec_private_key",
     "generate_ed25519_private_key",
+    "generate_mldsa_private_key",
     "generate_rsa_private_key",
     "generic_check_value",
+    "hkdf",
+    "hkdf_expand",
+    "hkdf_extract",
     "hkdf_sha256",
     "hmac_sign",
     "hmac_verify",
+    "is_mldsa",
     "is_rsa",
+    "kbkdf_counter",
     "kbkdf_counter_hmac",
     "load_private_key_der",
     "load_public_key_der",
+    "mldsa_parameter_set_of",
+    "mldsa_private_key_from_seed",
+    "mldsa_private_seed",
+    "mldsa_public_bytes",
+    "mldsa_public_key_from_bytes",
+    "mldsa_sign",
+    "mldsa_verify",
     "pairwise_consistency_check",
     "pbkdf2_hmac_sha256",
     "private_key_to_der",
     "public_key_of",
     "public_key_to_der",
     "rsa_modulus_bits",
+    "rsa_oaep_decrypt",
+    "rsa_oaep_encrypt",
+    "rsa_pkcs1v15_decrypt",
+    "rsa_pkcs1v15_encrypt",
     "rsa_pkcs1v15_sign",
+    "rsa_pkcs1v15_sign_raw",
     "rsa_pkcs1v15_verify",
+    "rsa_pkcs1v15_verify_raw",
     "rsa_private_components",
     "rsa_private_key_from_components",
     "rsa_pss_sign",
@@ -138,4 +222,5 @@ __all__ = [
     "rsa_public_key_from_components",
     "run_known_answer_tests",
     "sp800_108_counter_hmac_sha256",
+    "x963_kdf",
 ]

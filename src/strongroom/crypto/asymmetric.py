@@ -1,13 +1,14 @@
 """RSA, ECDSA and Ed25519: key generation, encodings, signatures and the pairwise test.
 
 This module owns Strongroom's public-key operations on pyca/cryptography key objects: which
-curves exist (`CurveName`), the byte encodings PKCS#11 attributes use (PKCS#8,
-SubjectPublicKeyInfo, RSA components, ``CKA_EC_PARAMS`` OIDs, the ``CKA_EC_POINT`` OCTET
-STRING, raw r || s ECDSA signatures), signing and verification (verification raises
-`SignatureInvalid`, never returns a bool), and the FIPS 140-3 pairwise consistency test.
-Every primitive is pyca's; the only hand-written code is the DER OCTET STRING framing in
-`strongroom.crypto._der`, which is encoding, not cryptography. It must not know about
-handles, attributes or users.
+curves exist (`CurveName`), the byte encodings PKCS#11 attributes use (PKCS#8 and
+SubjectPublicKeyInfo, ML-DSA keys included; RSA components; ``CKA_EC_PARAMS`` OIDs; the
+``CKA_EC_POINT`` OCTET STRING; raw r || s ECDSA signatures), signing and verification
+(verification raises `SignatureInvalid`, never returns a bool), and the FIPS 140-3 pairwise
+consistency test for every key type, ML-DSA included (ML-DSA signing itself lives in
+`strongroom.crypto.mldsa`). Every primitive is pyca's; the only hand-written code is the DER
+OCTET STRING framing in `strongroom.crypto._der`, which is encoding, not cryptography. It
+must not know about handles, attributes or users.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa,
 
 from strongroom.crypto._der import octet_string, octet_string_content
 from strongroom.crypto.hashing import DIGEST_SIZES, HashName, hash_algorithm
+from strongroom.crypto.mldsa import MLDSAPrivateKey, MLDSAPublicKey, mldsa_sign, mldsa_verify
 from strongroom.errors import ArgumentsBad, SelfTestFailed, SignatureInvalid
 
 if TYPE_CHECKING:
@@ -65,8 +67,12 @@ __all__ = [
     "rsa_public_key_from_components",
 ]
 
-PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKey: TypeAlias = (
+    rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | MLDSAPrivateKey
+)
+PublicKey: TypeAlias = (
+    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | MLDSAPublicKey
+)
 CurveName = Literal["secp224r1", "secp256r1", "secp384r1", "secp521r1", "secp256k1"]
 
 _CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
@@ -90,9 +96,10 @@ _EC_PARAMS: Final[dict[CurveName | Literal["ed25519"], bytes]] = {
 # PKCS#11 v3.0 also lets Edwards-curve CKA_EC_PARAMS be the PrintableString curve name.
 _ED25519_PRINTABLE: Final = b"\x13\x0cedwards25519"
 
-# ECDSA digest sizes accepted for a caller-supplied hash (CKM_ECDSA over a digest).
+# ECDSA digest sizes accepted for a caller-supplied hash (CKM_ECDSA over a digest). A size is
+# read as the SHA-1 or SHA-2 hash of that length, never as the SHA-3 hash of the same length.
 _HASH_FOR_DIGEST_SIZE: Final[dict[int, HashName]] = {
-    size: name for name, size in DIGEST_SIZES.items()
+    DIGEST_SIZES[name]: name for name in ("SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
 }
 
 _ED25519_KEY_SIZE: Final = 32
@@ -124,7 +131,7 @@ def generate_ed25519_private_key() -> ed25519.Ed25519PrivateKey:
 
 
 def private_key_to_der(key: PrivateKey) -> bytes:
-    """Unencrypted PKCS#8 DER (RFC 5208 §5)."""
+    """Unencrypted PKCS#8 DER (RFC 5208 §5); ML-DSA keys in the RFC 9881 seed-only form."""
     return key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -137,6 +144,8 @@ def load_private_key_der(der: bytes, *, trusted: bool) -> PrivateKey:
 
     ``trusted=True`` skips pyca's RSA key validation (about 26 ms per key) and is only for
     keys the HSM sealed itself; anything from outside must be loaded with ``trusted=False``.
+    ML-DSA keys load only in the RFC 9881 ``seed`` form: pyca 50 refuses the ``expandedKey``
+    and ``both`` forms, which are `ArgumentsBad` here like any other malformed key.
     """
     try:
         key = serialization.load_der_private_key(
@@ -145,6 +154,8 @@ def load_private_key_der(der: bytes, *, trusted: bool) -> PrivateKey:
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ArgumentsBad("malformed or unsupported private key") from None
     if isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        return key
+    if isinstance(key, MLDSAPrivateKey):
         return key
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in _CURVES:
         return key
@@ -165,6 +176,8 @@ def load_public_key_der(der: bytes) -> PublicKey:
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ArgumentsBad("malformed or unsupported public key") from None
     if isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
+        return key
+    if isinstance(key, MLDSAPublicKey):
         return key
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in _CURVES:
         return key
@@ -379,11 +392,13 @@ def ec_private_key_from_value(
 
 
 def curve_of(key: PrivateKey | PublicKey) -> CurveName | Literal["ed25519"]:
-    """The curve ``key`` lives on; RSA keys and unsupported curves are `ArgumentsBad`."""
+    """The curve ``key`` lives on; RSA and ML-DSA keys and unsupported curves are `ArgumentsBad`."""
     if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
         return "ed25519"
     if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         raise ArgumentsBad("RSA keys have no curve")
+    if isinstance(key, MLDSAPrivateKey | MLDSAPublicKey):
+        raise ArgumentsBad("ML-DSA keys have no curve")
     name = key.curve.name
     for known in _EC_PARAMS:
         if known == name:
@@ -570,8 +585,8 @@ def _pct_salt_length(key: rsa.RSAPrivateKey) -> int:
 def pairwise_consistency_check(key: PrivateKey) -> None:
     """Sign a fixed message and verify it with the public key (the FIPS 140-3 conditional PCT).
 
-    RSA uses PSS with SHA-256, EC keys ECDSA with SHA-256, Ed25519 itself. Any failure,
-    including an unexpected exception, raises `SelfTestFailed`.
+    RSA uses PSS with SHA-256, EC keys ECDSA with SHA-256, Ed25519 and ML-DSA themselves. Any
+    failure, including an unexpected exception, raises `SelfTestFailed`.
     """
     try:
         if isinstance(key, rsa.RSAPrivateKey):
@@ -581,6 +596,9 @@ def pairwise_consistency_check(key: PrivateKey) -> None:
         elif isinstance(key, ec.EllipticCurvePrivateKey):
             signature = ecdsa_sign(key, _PCT_MESSAGE, "SHA256")
             ecdsa_verify(key.public_key(), signature, _PCT_MESSAGE, "SHA256")
+        elif isinstance(key, MLDSAPrivateKey):
+            signature = mldsa_sign(key, _PCT_MESSAGE)
+            mldsa_verify(key.public_key(), signature, _PCT_MESSAGE)
         else:
             signature = ed25519_sign(key, _PCT_MESSAGE)
             ed25519_verify(key.public_key(), signature, _PCT_MESSAGE)

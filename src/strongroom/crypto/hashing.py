@@ -1,10 +1,11 @@
-"""Message digests, HMAC and constant-time comparison (FIPS 180-4, FIPS 198-1).
+"""Message digests, HMAC and constant-time comparison (FIPS 180-4, FIPS 202, FIPS 198-1).
 
 This module owns the names of the hash functions the rest of the crypto layer accepts
-(`HashName`), their digest sizes, one-shot and multi-part digests, HMAC tag creation and
-verification, and the one constant-time byte comparison everybody else uses. Every
-primitive is pyca/cryptography's; nothing here is hand-rolled. It must not know about
-keys as HSM objects, handles or users: inputs and outputs are plain bytes.
+(`HashName`: SHA-1, SHA-2 and SHA-3), their digest sizes, one-shot and multi-part digests,
+one-shot and multi-part HMAC tag creation and verification, and the one constant-time byte
+comparison everybody else uses. Every primitive is pyca/cryptography's; nothing here is
+hand-rolled. It must not know about keys as HSM objects, handles or users: inputs and
+outputs are plain bytes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from strongroom.errors import ArgumentsBad, SignatureInvalid
 __all__ = [
     "DIGEST_SIZES",
     "Digest",
+    "HMACStream",
     "HashName",
     "constant_time_equal",
     "digest",
@@ -28,15 +30,30 @@ __all__ = [
     "hmac_verify",
 ]
 
-HashName = Literal["SHA1", "SHA224", "SHA256", "SHA384", "SHA512"]
+HashName = Literal[
+    "SHA1",
+    "SHA224",
+    "SHA256",
+    "SHA384",
+    "SHA512",
+    "SHA3_224",
+    "SHA3_256",
+    "SHA3_384",
+    "SHA3_512",
+]
 
-# FIPS 180-4 §1, Figure 1: message digest sizes in bytes.
 DIGEST_SIZES: Final[dict[HashName, int]] = {
+    # FIPS 180-4 §1, Figure 1: message digest sizes in bytes.
     "SHA1": 20,
     "SHA224": 28,
     "SHA256": 32,
     "SHA384": 48,
     "SHA512": 64,
+    # FIPS 202 §6.1: SHA3-d has a d-bit digest.
+    "SHA3_224": 28,
+    "SHA3_256": 32,
+    "SHA3_384": 48,
+    "SHA3_512": 64,
 }
 
 _ALGORITHMS: Final[dict[str, type[hashes.HashAlgorithm]]] = {
@@ -45,6 +62,10 @@ _ALGORITHMS: Final[dict[str, type[hashes.HashAlgorithm]]] = {
     "SHA256": hashes.SHA256,
     "SHA384": hashes.SHA384,
     "SHA512": hashes.SHA512,
+    "SHA3_224": hashes.SHA3_224,
+    "SHA3_256": hashes.SHA3_256,
+    "SHA3_384": hashes.SHA3_384,
+    "SHA3_512": hashes.SHA3_512,
 }
 
 
@@ -110,6 +131,53 @@ def hmac_verify(hash_name: HashName, key: bytes, data: bytes, tag: bytes) -> Non
         context.verify(tag)
     except InvalidSignature:
         raise SignatureInvalid("MAC did not verify") from None
+
+
+class HMACStream:
+    """A multi-part HMAC (FIPS 198-1 §4): ``update``, then one ``finalize`` or ``verify``.
+
+    The object is spent after ``finalize`` or ``verify`` and refuses further use; its repr
+    never shows the key.
+    """
+
+    __slots__ = ("_context", "_hash_name")
+
+    def __init__(self, hash_name: HashName, key: bytes) -> None:
+        self._context: hmac.HMAC | None = hmac.HMAC(key, hash_algorithm(hash_name))
+        self._hash_name = hash_name
+
+    @property
+    def hash_name(self) -> HashName:
+        """The hash function this HMAC runs."""
+        return self._hash_name
+
+    def _take(self) -> hmac.HMAC:
+        if self._context is None:
+            raise ArgumentsBad("HMAC already finalized")
+        return self._context
+
+    def update(self, data: bytes) -> None:
+        """Feed more data; refused after ``finalize`` or ``verify``."""
+        self._take().update(data)
+
+    def finalize(self) -> bytes:
+        """Return the full-length tag of everything fed so far."""
+        context = self._take()
+        self._context = None
+        return context.finalize()
+
+    def verify(self, tag: bytes) -> None:
+        """Check a full-length tag in constant time; raise `SignatureInvalid` on mismatch."""
+        context = self._take()
+        self._context = None
+        try:
+            context.verify(tag)
+        except InvalidSignature:
+            raise SignatureInvalid("MAC did not verify") from None
+
+    def __repr__(self) -> str:
+        state = "finalized" if self._context is None else "open"
+        return f"HMACStream({self._hash_name}, key=<redacted>, {state})"
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:

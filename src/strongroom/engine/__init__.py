@@ -12,16 +12,35 @@ from __future__ import annotations
 
 from strongroom.engine.config import Clock, HSMConfig, SystemClock
 from strongroom.engine.hsm import HSM
-from strongroom.engine.mechanisms.params import GCMParams, PSSParams
+from strongroom.engine.mechanisms.params import (
+    CTRParams,
+    ECDH1DeriveParams,
+    EdDSAParams,
+    GCMParams,
+    HKDFParams,
+    MLDSAParams,
+    OAEPParams,
+    PSSParams,
+    RSAAESKeyWrapParams,
+    SP800108Params,
+)
 from strongroom.engine.sessions import Session
 from strongroom.engine.user_ops import UserInfo
 
 __all__ = [
     "HSM",
+    "CTRParams",
     "Clock",
+    "ECDH1DeriveParams",
+    "EdDSAParams",
     "GCMParams",
+    "HKDFParams",
     "HSMConfig",
+    "MLDSAParams",
+    "OAEPParams",
     "PSSParams",
+    "RSAAESKeyWrapParams",
+    "SP800108Params",
     "Session",
     "SystemClock",
     "UserInfo",

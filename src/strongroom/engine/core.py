@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from strongroom.constants import Command, Role
 from strongroom.crypto.random import RandomSource
@@ -37,6 +38,8 @@ class SessionState:
     username: str | None = None
     role: Role | None = None
     closed: bool = False
+    operations: dict[int, Any] = field(default_factory=dict)
+    """Multi-part operations in progress, by ``Function`` (at most one of each kind)."""
 
     @property
     def actor(self) -> str:

@@ -14,10 +14,19 @@ from dataclasses import replace
 
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass, Role
 from strongroom.crypto import asymmetric
+from strongroom.crypto.mldsa import (
+    is_mldsa,
+    mldsa_parameter_set_of,
+    mldsa_private_key_from_seed,
+)
 from strongroom.crypto.symmetric import aes_check_value, generic_check_value
 from strongroom.engine.core import Core, SessionState, Writer
 from strongroom.engine.mechanisms.registry import FIPS_POLICY, Function, MechanismEntry
-from strongroom.engine.objects import HSMObject
+from strongroom.engine.objects import (
+    HSMObject,
+    mldsa_parameter_set_name,
+    mldsa_parameter_set_number,
+)
 from strongroom.engine.passwords import normalize_username
 from strongroom.errors import (
     ActionProhibited,
@@ -244,7 +253,7 @@ def generate_key_pair(
 
 
 def _fips_key_check(core: Core, key: asymmetric.PrivateKey | asymmetric.PublicKey) -> None:
-    if not core.fips:
+    if not core.fips or is_mldsa(key):
         return
     curve = asymmetric.curve_of(key) if not asymmetric.is_rsa(key) else None
     if curve is not None and curve not in FIPS_POLICY["ec_curves"]:  # type: ignore[operator]
@@ -264,6 +273,9 @@ def private_key_attributes(key: asymmetric.PrivateKey) -> tuple[KeyType, Templat
         modulus, exponent = asymmetric.rsa_public_components(key.public_key())
         _rsa_size_check(len(modulus) * 8, int.from_bytes(exponent, "big"))
         return KeyType.RSA, {Attribute.MODULUS: modulus, Attribute.PUBLIC_EXPONENT: exponent}
+    if is_mldsa(key):
+        number = mldsa_parameter_set_number(mldsa_parameter_set_of(key))
+        return KeyType.ML_DSA, {Attribute.PARAMETER_SET: number}
     curve = asymmetric.curve_of(key)
     key_type = KeyType.EC_EDWARDS if curve == "ed25519" else KeyType.EC
     return key_type, {Attribute.EC_PARAMS: asymmetric.ec_params_for_curve(curve)}
@@ -299,6 +311,9 @@ def _import_private(t: Template, key_type: KeyType) -> tuple[asymmetric.PrivateK
                     coefficient=parts[Attribute.COEFFICIENT],  # type: ignore[arg-type]
                 )
             )
+        elif key_type is KeyType.ML_DSA:
+            name = mldsa_parameter_set_name(t.get(Attribute.PARAMETER_SET))
+            key = mldsa_private_key_from_seed(name, parts[Attribute.VALUE])  # type: ignore[arg-type]
         else:
             curve = asymmetric.curve_for_ec_params(t[Attribute.EC_PARAMS])  # type: ignore[arg-type]
             if (curve == "ed25519") != (key_type is KeyType.EC_EDWARDS):

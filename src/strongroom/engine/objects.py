@@ -15,15 +15,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from strongroom.constants import Attribute, KeyType, ObjectClass
+from strongroom.constants import Attribute, KeyType, ObjectClass, ParameterSet
 from strongroom.crypto import asymmetric
-from strongroom.errors import HSMSealed, ObjectHandleInvalid, StoreCorrupt
+from strongroom.crypto.mldsa import MLDSAParameterSet, mldsa_public_key_from_bytes
+from strongroom.errors import ArgumentsBad, HSMSealed, ObjectHandleInvalid, StoreCorrupt
 from strongroom.model.codec import decode_cbor, decode_template, encode_cbor, encode_template
 from strongroom.model.templates import Template, template_matches
 from strongroom.store.api import ObjectQuery, ObjectRecord, RawStore, StoreTransaction
 from strongroom.store.sealing import StorageKey, object_aad
 
-__all__ = ["SESSION_HANDLE_BASE", "HSMObject", "ObjectCatalog"]
+__all__ = [
+    "SESSION_HANDLE_BASE",
+    "HSMObject",
+    "ObjectCatalog",
+    "mldsa_parameter_set_name",
+    "mldsa_parameter_set_number",
+]
 
 SESSION_HANDLE_BASE = 1 << 40
 """Session-object handles start here; token handles come from the store, below it."""
@@ -105,7 +112,30 @@ class HSMObject:
         if key_type in (KeyType.EC, KeyType.EC_EDWARDS):
             curve = asymmetric.curve_for_ec_params(self.attributes[Attribute.EC_PARAMS])  # type: ignore[arg-type]
             return asymmetric.ec_public_key_from_point(curve, self.attributes[Attribute.EC_POINT])  # type: ignore[arg-type]
+        if key_type is KeyType.ML_DSA:
+            parameter_set = mldsa_parameter_set_name(self.attributes.get(Attribute.PARAMETER_SET))
+            return mldsa_public_key_from_bytes(parameter_set, self.attributes[Attribute.VALUE])  # type: ignore[arg-type]
         raise ObjectHandleInvalid("object has no public key")
+
+
+_MLDSA_SETS: dict[int, MLDSAParameterSet] = {
+    ParameterSet.ML_DSA_44: "ML-DSA-44",
+    ParameterSet.ML_DSA_65: "ML-DSA-65",
+    ParameterSet.ML_DSA_87: "ML-DSA-87",
+}
+
+
+def mldsa_parameter_set_name(value: object) -> MLDSAParameterSet:
+    """The ML-DSA parameter set a CKA_PARAMETER_SET value names, or ARGUMENTS_BAD."""
+    try:
+        return _MLDSA_SETS[value]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise ArgumentsBad("PARAMETER_SET must be CKP_ML_DSA_44, _65 or _87") from None
+
+
+def mldsa_parameter_set_number(name: MLDSAParameterSet) -> ParameterSet:
+    """The CKA_PARAMETER_SET value of an ML-DSA parameter set."""
+    return next(ParameterSet(k) for k, v in _MLDSA_SETS.items() if v == name)
 
 
 def _index_fields(attributes: Template) -> tuple[str, bytes]:

@@ -13,12 +13,22 @@ from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from strongroom.constants import Attribute, Command, Role
-from strongroom.engine import admin_ops, crypto_ops, key_ops, user_ops, wrap_ops
+from strongroom.engine import admin_ops, crypto_ops, derive_ops, key_ops, user_ops, wrap_ops
 from strongroom.engine.core import Core, SessionState
+from strongroom.engine.mechanisms.registry import Function
 from strongroom.engine.user_ops import UserInfo
+from strongroom.errors import ArgumentsBad
 from strongroom.model.templates import AttributeValue, TemplateLike
 
 __all__ = ["Session"]
+
+_OPERATIONS = {
+    "encrypt": Function.ENCRYPT,
+    "decrypt": Function.DECRYPT,
+    "sign": Function.SIGN,
+    "verify": Function.VERIFY,
+    "digest": Function.DIGEST,
+}
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -83,6 +93,7 @@ class Session:
                 return
             for obj in core.catalog.session_objects_of(self._state.handle):
                 core.catalog.forget(obj.handle)
+            self._state.operations.clear()
             self._state.closed = True
             core.sessions.pop(self._state.handle, None)
 
@@ -195,18 +206,34 @@ class Session:
         key_ops.share_key(self._core, self._state, handle, username, share=False)
 
     @_command(Command.WRAP_KEY)
-    def wrap_key(self, mechanism: int, wrapping_key: int, key_to_wrap: int) -> bytes:
+    def wrap_key(
+        self, mechanism: int, wrapping_key: int, key_to_wrap: int, params: object = None
+    ) -> bytes:
         """Export a key you own, encrypted under a wrapping key."""
-        return wrap_ops.wrap_key(self._core, self._state, mechanism, wrapping_key, key_to_wrap)
+        return wrap_ops.wrap_key(
+            self._core, self._state, mechanism, wrapping_key, key_to_wrap, params
+        )
 
     @_command(Command.UNWRAP_KEY)
     def unwrap_key(
-        self, mechanism: int, unwrapping_key: int, wrapped: bytes, template: TemplateLike
+        self,
+        mechanism: int,
+        unwrapping_key: int,
+        wrapped: bytes,
+        template: TemplateLike,
+        params: object = None,
     ) -> int:
         """Import a wrapped key; returns its handle."""
         return wrap_ops.unwrap_key(
-            self._core, self._state, mechanism, unwrapping_key, wrapped, template
+            self._core, self._state, mechanism, unwrapping_key, wrapped, template, params
         )
+
+    @_command(Command.DERIVE_KEY)
+    def derive_key(
+        self, mechanism: int, base_key: int, template: TemplateLike, params: object = None
+    ) -> int:
+        """Derive a new secret key from a base key you may use; returns its handle."""
+        return derive_ops.derive_key(self._core, self._state, mechanism, base_key, template, params)
 
     @_command(Command.EXPORT_PUBLIC_KEY)
     def export_public_key(self, handle: int) -> bytes:
@@ -236,6 +263,96 @@ class Session:
     ) -> None:
         """Verify a signature; raises SIGNATURE_INVALID if it does not verify."""
         crypto_ops.verify(self._core, self._state, handle, mechanism, data, signature, params)
+
+    @_command(Command.DIGEST)
+    def digest(self, mechanism: int, data: bytes, params: object = None) -> bytes:
+        """Hash ``data``."""
+        return crypto_ops.digest(self._core, mechanism, data, params)
+
+    # --- multi-part (PKCS#11 §5.2: init, any number of updates, final) --------------------
+
+    @_command(Command.ENCRYPT)
+    def encrypt_init(self, handle: int, mechanism: int, params: object = None) -> None:
+        """Start a multi-part encryption."""
+        crypto_ops.begin(self._core, self._state, Function.ENCRYPT, handle, mechanism, params)
+
+    @_command(Command.ENCRYPT)
+    def encrypt_update(self, data: bytes) -> bytes:
+        """Encrypt more data; returns the ciphertext ready so far."""
+        return crypto_ops.update(self._core, self._state, Function.ENCRYPT, data)
+
+    @_command(Command.ENCRYPT)
+    def encrypt_final(self) -> bytes:
+        """Finish the encryption; returns the last ciphertext (and a GCM tag)."""
+        return crypto_ops.finish(self._core, self._state, Function.ENCRYPT)
+
+    @_command(Command.DECRYPT)
+    def decrypt_init(self, handle: int, mechanism: int, params: object = None) -> None:
+        """Start a multi-part decryption."""
+        crypto_ops.begin(self._core, self._state, Function.DECRYPT, handle, mechanism, params)
+
+    @_command(Command.DECRYPT)
+    def decrypt_update(self, data: bytes) -> bytes:
+        """Decrypt more data; GCM releases nothing until ``decrypt_final`` checks the tag."""
+        return crypto_ops.update(self._core, self._state, Function.DECRYPT, data)
+
+    @_command(Command.DECRYPT)
+    def decrypt_final(self) -> bytes:
+        """Finish the decryption; integrity failures raise ENCRYPTED_DATA_INVALID."""
+        return crypto_ops.finish(self._core, self._state, Function.DECRYPT)
+
+    @_command(Command.SIGN)
+    def sign_init(self, handle: int, mechanism: int, params: object = None) -> None:
+        """Start a multi-part signature or MAC."""
+        crypto_ops.begin(self._core, self._state, Function.SIGN, handle, mechanism, params)
+
+    @_command(Command.SIGN)
+    def sign_update(self, data: bytes) -> None:
+        """Feed more data to the signature."""
+        crypto_ops.update(self._core, self._state, Function.SIGN, data)
+
+    @_command(Command.SIGN)
+    def sign_final(self) -> bytes:
+        """The signature over everything fed."""
+        return crypto_ops.finish(self._core, self._state, Function.SIGN)
+
+    @_command(Command.VERIFY)
+    def verify_init(self, handle: int, mechanism: int, params: object = None) -> None:
+        """Start a multi-part verification."""
+        crypto_ops.begin(self._core, self._state, Function.VERIFY, handle, mechanism, params)
+
+    @_command(Command.VERIFY)
+    def verify_update(self, data: bytes) -> None:
+        """Feed more data to the verification."""
+        crypto_ops.update(self._core, self._state, Function.VERIFY, data)
+
+    @_command(Command.VERIFY)
+    def verify_final(self, signature: bytes) -> None:
+        """Check ``signature`` over everything fed; raises SIGNATURE_INVALID if wrong."""
+        crypto_ops.finish(self._core, self._state, Function.VERIFY, signature)
+
+    @_command(Command.DIGEST)
+    def digest_init(self, mechanism: int, params: object = None) -> None:
+        """Start a multi-part digest."""
+        crypto_ops.begin(self._core, self._state, Function.DIGEST, None, mechanism, params)
+
+    @_command(Command.DIGEST)
+    def digest_update(self, data: bytes) -> None:
+        """Feed more data to the digest."""
+        crypto_ops.update(self._core, self._state, Function.DIGEST, data)
+
+    @_command(Command.DIGEST)
+    def digest_final(self) -> bytes:
+        """The digest of everything fed."""
+        return crypto_ops.finish(self._core, self._state, Function.DIGEST)
+
+    def cancel(self, operation: str) -> None:
+        """End a multi-part operation without a result: encrypt, decrypt, sign, verify, digest."""
+        try:
+            function = _OPERATIONS[operation]
+        except (KeyError, TypeError):
+            raise ArgumentsBad(f"unknown operation {operation!r}") from None
+        crypto_ops.cancel(self._state, function)
 
     @_command(Command.GENERATE_RANDOM)
     def generate_random(self, length: int) -> bytes:

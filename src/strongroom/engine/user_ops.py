@@ -137,6 +137,7 @@ def logout(core: Core, session: SessionState) -> None:
     """End the session's login."""
     actor = session.actor
     session.user_id = session.username = session.role = None
+    session.operations.clear()  # nothing begun under the login outlives it
     core.audit_only(actor, "logout")
 
 
@@ -222,6 +223,7 @@ def delete_user(core: Core, session: SessionState, username: str) -> None:
         for other in core.sessions.values():
             if other.user_id == user.user_id:
                 other.user_id = other.username = other.role = None
+                other.operations.clear()
 
 
 def change_password(

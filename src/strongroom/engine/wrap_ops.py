@@ -51,6 +51,7 @@ def wrap_key(
     mechanism: object,
     wrapping_handle: object,
     key_handle: object,
+    params: object = None,
 ) -> bytes:
     """C_WrapKey: the key's material encrypted under the wrapping key."""
     core.require_operational()
@@ -75,7 +76,7 @@ def wrap_key(
     assert key.secret is not None
     payload = key.secret.get("value") or key.secret["pkcs8"]
     assert entry.wrap is not None
-    wrapped = entry.wrap(wrapping, payload)
+    wrapped = entry.wrap(wrapping, params, payload, core.rng)
     core.audit_only(
         session.actor,
         "key-wrap",
@@ -93,6 +94,7 @@ def unwrap_key(
     unwrapping_handle: object,
     wrapped: object,
     template: object,
+    params: object = None,
 ) -> int:
     """C_UnwrapKey: a new key, owned by the caller, from wrapped material."""
     core.require_operational()
@@ -118,7 +120,7 @@ def unwrap_key(
     check_template(Operation.UNWRAP, cls, key_type, t)
     core.catalog.unseal(unwrapping)
     assert entry.unwrap is not None
-    payload = entry.unwrap(unwrapping, wrapped)
+    payload = entry.unwrap(unwrapping, params, wrapped)
     parsed = None
     if cls is ObjectClass.SECRET_KEY:
         check_secret_size(core, key_type, payload)

@@ -73,6 +73,8 @@ PERMISSIONS: dict[Command, frozenset[Role | None]] = {
     Command.SIGN: _CRYPTO,
     Command.VERIFY: _CRYPTO,
     Command.GENERATE_RANDOM: _CRYPTO,
+    Command.DIGEST: _CRYPTO,
+    Command.DERIVE_KEY: _CRYPTO,
 }
 
 

@@ -249,6 +249,21 @@ _BY_KEY_TYPE: dict[tuple[ObjectClass, KeyType], dict[Attribute, AttrRule]] = {
         ),
         Attribute.VALUE: AttrRule(_K.BYTES, _F.KEY_MATERIAL),
     },
+    # ML-DSA public/private keys (PKCS#11 v3.2 mechanisms §6.67.2, §6.67.3). The public
+    # VALUE is the FIPS 204 pkEncode bytes; the private VALUE is the 32-byte seed.
+    (ObjectClass.PUBLIC_KEY, KeyType.ML_DSA): {
+        Attribute.PARAMETER_SET: AttrRule(
+            _K.ULONG, _F.REQUIRED_ON_CREATE | _F.REQUIRED_ON_GENERATE
+        ),
+        Attribute.VALUE: AttrRule(_K.BYTES, _F.REQUIRED_ON_CREATE | _F.FORBIDDEN_ON_GENERATE),
+    },
+    (ObjectClass.PRIVATE_KEY, KeyType.ML_DSA): {
+        Attribute.PARAMETER_SET: AttrRule(
+            _K.ULONG,
+            _F.REQUIRED_ON_CREATE | _F.FORBIDDEN_ON_GENERATE | _F.FORBIDDEN_ON_UNWRAP,
+        ),
+        Attribute.VALUE: AttrRule(_K.BYTES, _F.KEY_MATERIAL),
+    },
 }
 
 _BY_CLASS: dict[ObjectClass, tuple[dict[Attribute, AttrRule], ...]] = {
@@ -324,5 +339,7 @@ CAPABILITIES: dict[tuple[ObjectClass, KeyType], frozenset[Attribute]] = {
     (ObjectClass.PRIVATE_KEY, KeyType.EC): frozenset({Attribute.SIGN, Attribute.DERIVE}),
     (ObjectClass.PUBLIC_KEY, KeyType.EC_EDWARDS): frozenset({Attribute.VERIFY}),
     (ObjectClass.PRIVATE_KEY, KeyType.EC_EDWARDS): frozenset({Attribute.SIGN}),
+    (ObjectClass.PUBLIC_KEY, KeyType.ML_DSA): frozenset({Attribute.VERIFY}),
+    (ObjectClass.PRIVATE_KEY, KeyType.ML_DSA): frozenset({Attribute.SIGN}),
 }
 """Usage flags a key may carry; defaults turn these on (DERIVE excepted), others stay off."""

@@ -1,7 +1,10 @@
 """Elliptic curves: EC and Ed25519 key-pair generation, ECDSA and EdDSA signatures.
 
 This module owns the EC family's handlers and registers them. ECDSA signatures are raw
-r||s (PKCS#11 CKM_ECDSA format); CKM_ECDSA signs a caller-supplied digest.
+r||s (PKCS#11 CKM_ECDSA format); CKM_ECDSA signs a caller-supplied digest and is
+single-part, the hashed variants also run multi-part (hash the stream, sign the digest).
+EdDSA is pure Ed25519, single-part as PKCS#11 defines it; Ed25519ph is refused with a
+clear error because pyca/cryptography does not offer it.
 """
 
 from __future__ import annotations
@@ -11,19 +14,21 @@ from typing import Any
 from strongroom.constants import Attribute, KeyType, Mechanism
 from strongroom.crypto import asymmetric
 from strongroom.crypto.hashing import HashName
+from strongroom.engine.mechanisms.params import EdDSAParams, require_none, require_params
 from strongroom.engine.mechanisms.registry import (
     FIPS_POLICY,
     Function,
     GeneratedKeyPair,
     MechanismEntry,
     MechanismRegistry,
+    SignStream,
 )
+from strongroom.engine.mechanisms.streams import HashThenSign
 from strongroom.engine.objects import HSMObject
 from strongroom.errors import (
     ArgumentsBad,
     KeySizeRange,
     MechanismNotApproved,
-    MechanismParamInvalid,
     TemplateIncomplete,
 )
 from strongroom.model.templates import Template
@@ -73,37 +78,44 @@ def _generate_ed(public: Template, private: Template, fips: bool) -> GeneratedKe
     return _pair(asymmetric.generate_ed25519_private_key())
 
 
-def _no_params(params: Any) -> None:
-    if params is not None:
-        raise MechanismParamInvalid("this mechanism takes no parameters")
+_DEFAULT_EDDSA = EdDSAParams()
 
 
-def _ecdsa(hash_name: HashName | None) -> tuple[Any, Any]:
+def _ecdsa(hash_name: HashName | None) -> tuple[Any, Any, Any]:
     def sign(key: HSMObject, params: Any, data: bytes) -> bytes:
-        _no_params(params)
+        require_none(params)
         private = key.private_key()
         if hash_name is None:
             return asymmetric.ecdsa_sign_digest(private, data)  # type: ignore[arg-type]
         return asymmetric.ecdsa_sign(private, data, hash_name)  # type: ignore[arg-type]
 
     def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
-        _no_params(params)
+        require_none(params)
         public = key.public_key()
         if hash_name is None:
             asymmetric.ecdsa_verify_digest(public, signature, data)  # type: ignore[arg-type]
         else:
             asymmetric.ecdsa_verify(public, signature, data, hash_name)  # type: ignore[arg-type]
 
-    return sign, verify
+    def stream(key: HSMObject, params: Any) -> SignStream:
+        require_none(params)
+        assert hash_name is not None
+        return HashThenSign(
+            hash_name,
+            lambda digest: asymmetric.ecdsa_sign_digest(key.private_key(), digest),  # type: ignore[arg-type]
+            lambda digest, sig: asymmetric.ecdsa_verify_digest(key.public_key(), sig, digest),  # type: ignore[arg-type]
+        )
+
+    return sign, verify, (stream if hash_name is not None else None)
 
 
 def _eddsa_sign(key: HSMObject, params: Any, data: bytes) -> bytes:
-    _no_params(params)
+    require_params(params, EdDSAParams, _DEFAULT_EDDSA)
     return asymmetric.ed25519_sign(key.private_key(), data)  # type: ignore[arg-type]
 
 
 def _eddsa_verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
-    _no_params(params)
+    require_params(params, EdDSAParams, _DEFAULT_EDDSA)
     asymmetric.ed25519_verify(key.public_key(), signature, data)  # type: ignore[arg-type]
 
 
@@ -129,6 +141,7 @@ def register(registry: MechanismRegistry) -> None:
             521,
             True,
             generate_pair=_generate_ec,
+            notes="secp224r1, P-256, P-384, P-521, secp256k1 (FIPS mode: no secp256k1)",
         )
     )
     registry.add(
@@ -144,7 +157,7 @@ def register(registry: MechanismRegistry) -> None:
         )
     )
     for mechanism, (hash_name, approved) in _ECDSA.items():
-        sign, verify = _ecdsa(hash_name)
+        sign, verify, stream = _ecdsa(hash_name)
         registry.add(
             MechanismEntry(
                 mechanism,
@@ -152,9 +165,12 @@ def register(registry: MechanismRegistry) -> None:
                 _EC,
                 224,
                 521,
-                approved,
+                True,
                 sign=sign,
                 verify=verify,
+                sign_stream=stream,
+                fips_functions=None if approved else Function.VERIFY,
+                notes="" if approved else "FIPS mode: verify only (SP 800-131A)",
             )
         )
     registry.add(
@@ -165,7 +181,9 @@ def register(registry: MechanismRegistry) -> None:
             255,
             255,
             False,
+            params_type=EdDSAParams,
             sign=_eddsa_sign,
             verify=_eddsa_verify,
+            notes="pure Ed25519; non-FIPS only, as on CloudHSM",
         )
     )

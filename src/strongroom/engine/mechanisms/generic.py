@@ -1,6 +1,7 @@
-"""Generic secrets: key generation and HMAC-SHA-256 sign/verify.
+"""Generic secrets: key generation and HMAC with SHA-1 and SHA-2 (single- and multi-part).
 
-This module owns the generic-secret family's handlers and registers them.
+This module owns the generic-secret family's handlers and registers them. HMAC tags are
+full length (CKM_SHA*_HMAC, not the _GENERAL variants) and verified in constant time.
 """
 
 from __future__ import annotations
@@ -8,22 +9,25 @@ from __future__ import annotations
 from typing import Any
 
 from strongroom.constants import Attribute, KeyType, Mechanism
-from strongroom.crypto.hashing import hmac_sign, hmac_verify
+from strongroom.crypto.hashing import HashName, HMACStream, hmac_sign, hmac_verify
 from strongroom.crypto.random import RandomSource
+from strongroom.engine.mechanisms.params import require_none
 from strongroom.engine.mechanisms.registry import (
     FIPS_POLICY,
     Function,
     GeneratedKey,
     MechanismEntry,
     MechanismRegistry,
+    SignStream,
 )
 from strongroom.engine.objects import HSMObject
-from strongroom.errors import KeySizeRange, MechanismParamInvalid
+from strongroom.errors import ArgumentsBad, KeySizeRange
 from strongroom.model.templates import Template
 
 __all__ = ["register"]
 
 MAX_GENERIC_SECRET = 800
+_HMAC_KEYS = frozenset({KeyType.GENERIC_SECRET, KeyType.AES})
 
 
 def _generate(rng: RandomSource, template: Template, fips: bool) -> GeneratedKey:
@@ -34,23 +38,53 @@ def _generate(rng: RandomSource, template: Template, fips: bool) -> GeneratedKey
     return GeneratedKey(rng.random_bytes(length), {})
 
 
-def _no_params(params: Any) -> None:
-    if params is not None:
-        raise MechanismParamInvalid("this mechanism takes no parameters")
+class _HMAC:
+    """HMAC as a SignStream."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, hash_name: HashName, key: bytes) -> None:
+        self._stream = HMACStream(hash_name, key)
+
+    def update(self, data: bytes) -> None:
+        self._stream.update(data)
+
+    def sign(self) -> bytes:
+        return self._stream.finalize()
+
+    def verify(self, signature: bytes) -> None:
+        if not isinstance(signature, bytes):
+            raise ArgumentsBad("signature must be bytes")
+        self._stream.verify(signature)
 
 
-def _hmac_sign(key: HSMObject, params: Any, data: bytes) -> bytes:
-    _no_params(params)
-    return hmac_sign("SHA256", key.secret_value(), data)
+def _hmac(hash_name: HashName) -> tuple[Any, Any, Any]:
+    def sign(key: HSMObject, params: Any, data: bytes) -> bytes:
+        require_none(params)
+        return hmac_sign(hash_name, key.secret_value(), data)
+
+    def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
+        require_none(params)
+        hmac_verify(hash_name, key.secret_value(), data, signature)
+
+    def stream(key: HSMObject, params: Any) -> SignStream:
+        require_none(params)
+        return _HMAC(hash_name, key.secret_value())
+
+    return sign, verify, stream
 
 
-def _hmac_verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
-    _no_params(params)
-    hmac_verify("SHA256", key.secret_value(), data, signature)
+HMACS: dict[Mechanism, HashName] = {
+    Mechanism.SHA_1_HMAC: "SHA1",
+    Mechanism.SHA224_HMAC: "SHA224",
+    Mechanism.SHA256_HMAC: "SHA256",
+    Mechanism.SHA384_HMAC: "SHA384",
+    Mechanism.SHA512_HMAC: "SHA512",
+}
 
 
 def register(registry: MechanismRegistry) -> None:
-    """Register the generic-secret family."""
+    """Register generic-secret generation and the HMACs."""
     registry.add(
         MechanismEntry(
             Mechanism.GENERIC_SECRET_KEY_GEN,
@@ -60,17 +94,22 @@ def register(registry: MechanismRegistry) -> None:
             MAX_GENERIC_SECRET,
             True,
             generate=_generate,
+            notes="FIPS mode: at least 14 bytes",
         )
     )
-    registry.add(
-        MechanismEntry(
-            Mechanism.SHA256_HMAC,
-            Function.SIGN | Function.VERIFY,
-            frozenset({KeyType.GENERIC_SECRET, KeyType.AES}),
-            1,
-            MAX_GENERIC_SECRET,
-            True,
-            sign=_hmac_sign,
-            verify=_hmac_verify,
+    for mechanism, hash_name in HMACS.items():
+        sign, verify, stream = _hmac(hash_name)
+        registry.add(
+            MechanismEntry(
+                mechanism,
+                Function.SIGN | Function.VERIFY,
+                _HMAC_KEYS,
+                1,
+                MAX_GENERIC_SECRET,
+                True,
+                sign=sign,
+                verify=verify,
+                sign_stream=stream,
+                notes="full-length tag",
+            )
         )
-    )

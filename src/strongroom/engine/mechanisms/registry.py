@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntFlag
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strongroom.constants import KeyType, Mechanism
 from strongroom.errors import KeyTypeInconsistent, MechanismInvalid, MechanismNotApproved
@@ -24,11 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIPS_POLICY",
+    "CipherStream",
+    "DigestStream",
     "Function",
     "GeneratedKey",
     "GeneratedKeyPair",
     "MechanismEntry",
     "MechanismRegistry",
+    "SignStream",
 ]
 
 
@@ -81,12 +84,59 @@ class GeneratedKeyPair:
         return "GeneratedKeyPair(<redacted>)"
 
 
+class CipherStream(Protocol):
+    """A multi-part encryption or decryption: ``update`` any number of times, then ``finalize``."""
+
+    def update(self, data: bytes) -> bytes:
+        """Process more input; returns whatever output is ready."""
+        ...
+
+    def finalize(self) -> bytes:
+        """Finish; returns the last output (and, for AEADs, the tag or the checked plaintext)."""
+        ...
+
+
+class SignStream(Protocol):
+    """A multi-part signature or MAC: ``update``, then exactly one of ``sign`` or ``verify``."""
+
+    def update(self, data: bytes) -> None:
+        """Feed more data."""
+        ...
+
+    def sign(self) -> bytes:
+        """The signature (or MAC) over everything fed."""
+        ...
+
+    def verify(self, signature: bytes) -> None:
+        """Raise SignatureInvalid unless ``signature`` is right for everything fed."""
+        ...
+
+
+class DigestStream(Protocol):
+    """A multi-part digest."""
+
+    def update(self, data: bytes) -> None:
+        """Feed more data."""
+        ...
+
+    def finalize(self) -> bytes:
+        """The digest of everything fed."""
+        ...
+
+
 GenerateFn = Callable[["RandomSource", "Template", bool], GeneratedKey]
 GeneratePairFn = Callable[["Template", "Template", bool], GeneratedKeyPair]
 CipherFn = Callable[["HSMObject", Any, bytes, "RandomSource"], bytes]
+CipherStreamFn = Callable[["HSMObject", Any, "RandomSource"], CipherStream]
 SignFn = Callable[["HSMObject", Any, bytes], bytes]
 VerifyFn = Callable[["HSMObject", Any, bytes, bytes], None]
-WrapFn = Callable[["HSMObject", bytes], bytes]
+SignStreamFn = Callable[["HSMObject", Any], SignStream]
+WrapFn = Callable[["HSMObject", Any, bytes, "RandomSource"], bytes]
+UnwrapFn = Callable[["HSMObject", Any, bytes], bytes]
+DigestFn = Callable[[Any, bytes], bytes]
+DigestStreamFn = Callable[[Any], DigestStream]
+DeriveFn = Callable[["HSMObject", Any, int, bool], bytes]
+"""Derive: (base key, parameters, new key length in bytes, FIPS mode) → the new value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +157,31 @@ class MechanismEntry:
     sign: SignFn | None = None
     verify: VerifyFn | None = None
     wrap: WrapFn | None = None
-    unwrap: WrapFn | None = None
+    unwrap: UnwrapFn | None = None
+    encrypt_stream: CipherStreamFn | None = None
+    decrypt_stream: CipherStreamFn | None = None
+    sign_stream: SignStreamFn | None = None
+    digest: DigestFn | None = None
+    digest_stream: DigestStreamFn | None = None
+    derive: DeriveFn | None = None
+    fips_functions: Function | None = None
+    """With ``approved``: the functions approved in FIPS mode (None: all it does)."""
     notes: str = field(default="")
+
+    def approved_for(self, function: Function) -> bool:
+        """Whether ``function`` with this mechanism may run in FIPS mode."""
+        if not self.approved:
+            return False
+        return self.fips_functions is None or bool(self.fips_functions & function)
+
+    @property
+    def multi_part(self) -> bool:
+        """Whether the mechanism runs as init/update/final as well as single-part."""
+        return (
+            self.encrypt_stream is not None
+            or self.sign_stream is not None
+            or self.digest_stream is not None
+        )
 
 
 class MechanismRegistry:
@@ -116,7 +189,7 @@ class MechanismRegistry:
 
     def __init__(self) -> None:
         self._entries: dict[Mechanism, MechanismEntry] = {}
-        self._fast: dict[tuple[int, int], MechanismEntry] = {}
+        self._fast: dict[tuple[int, int], tuple[MechanismEntry, bool]] = {}
 
     def add(self, entry: MechanismEntry) -> None:
         """Register one mechanism; registering a number twice is a programming error."""
@@ -125,7 +198,7 @@ class MechanismRegistry:
         self._entries[entry.mechanism] = entry
         for bit in Function:
             if bit and entry.functions & bit:
-                self._fast[int(entry.mechanism), int(bit)] = entry
+                self._fast[int(entry.mechanism), int(bit)] = (entry, entry.approved_for(bit))
 
     def __iter__(self) -> Iterator[MechanismEntry]:
         return iter(sorted(self._entries.values(), key=lambda e: int(e.mechanism)))
@@ -142,15 +215,14 @@ class MechanismRegistry:
         key_type: KeyType | None = None,
     ) -> MechanismEntry:
         """The entry for ``mechanism`` if it does ``function`` for ``key_type`` in this mode."""
-        entry: MechanismEntry | None = None
         if type(mechanism) in (int, Mechanism):
-            entry = self._fast.get((mechanism, function))  # type: ignore[arg-type]
-        if (
-            entry is not None
-            and (entry.approved or not fips)
-            and (key_type is None or key_type in entry.key_types)
-        ):
-            return entry  # the hot path: one dict look-up, no conversions
+            fast = self._fast.get((mechanism, function))  # type: ignore[arg-type]
+            if (
+                fast is not None
+                and (fast[1] or not fips)
+                and (key_type is None or key_type in fast[0].key_types)
+            ):
+                return fast[0]  # the hot path: one dict look-up, no conversions
         try:
             number = Mechanism(mechanism)  # type: ignore[arg-type]
         except (ValueError, TypeError):
@@ -158,8 +230,10 @@ class MechanismRegistry:
         entry = self._entries.get(number)
         if entry is None or not entry.functions & function:
             raise MechanismInvalid(f"{number.name} cannot {function.name.lower()}")  # type: ignore[union-attr]
-        if fips and not entry.approved:
-            raise MechanismNotApproved(f"{number.name} is not approved in FIPS mode")
+        if fips and not entry.approved_for(function):
+            raise MechanismNotApproved(
+                f"{number.name} is not approved for {function.name.lower()} in FIPS mode"  # type: ignore[union-attr]
+            )
         if key_type is not None and key_type not in entry.key_types:
             raise KeyTypeInconsistent(f"{number.name} does not take {key_type.name} keys")
         return entry
@@ -167,9 +241,19 @@ class MechanismRegistry:
 
 def default_registry() -> MechanismRegistry:
     """A registry with every family module registered."""
-    from strongroom.engine.mechanisms import aes, ec, generic, rsa
+    from strongroom.engine.mechanisms import (
+        aes,
+        aes_modes,
+        derive,
+        digest,
+        ec,
+        generic,
+        mldsa,
+        rsa,
+        rsa_cipher,
+    )
 
     registry = MechanismRegistry()
-    for family in (aes, generic, ec, rsa):
+    for family in (aes, aes_modes, generic, digest, ec, rsa, rsa_cipher, derive, mldsa):
         family.register(registry)
     return registry

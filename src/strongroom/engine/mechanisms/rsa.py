@@ -1,7 +1,14 @@
-"""RSA: key-pair generation, RSA-PSS and PKCS#1 v1.5 signatures.
+"""RSA: key-pair generation, RSA-PSS and hashed PKCS#1 v1.5 signatures.
 
-This module owns the RSA family's handlers and registers them. Key sizes are 2048–4096
-bits in steps of 256 with an odd public exponent ≥ 65537, as on CloudHSM.
+This module owns the RSA family's signature handlers and registers them; encryption,
+key wrap and CKM_RSA_PKCS (which does both) live in ``rsa_cipher``. Key sizes are
+2048–4096 bits in steps of 256 with an odd public exponent ≥ 65537, as on CloudHSM. The
+hashed mechanisms run multi-part (hash the stream, sign the digest); the raw ones, which
+take a caller's digest, are single-part as PKCS#11 defines them.
+
+CKM_RSA_X9_31_KEY_PAIR_GEN is offered for compatibility and produces the same FIPS 186-5
+keys as CKM_RSA_PKCS_KEY_PAIR_GEN: pyca/cryptography has no X9.31 prime generation, and
+FIPS 186-5 retired it, so its keys differ only in KEY_GEN_MECHANISM.
 """
 
 from __future__ import annotations
@@ -11,13 +18,15 @@ from typing import Any
 from strongroom.constants import Attribute, KeyType, Mechanism
 from strongroom.crypto import asymmetric
 from strongroom.crypto.hashing import DIGEST_SIZES, HashName
-from strongroom.engine.mechanisms.params import PSSParams, require_params
+from strongroom.engine.mechanisms.params import PSSParams, require_none, require_params
 from strongroom.engine.mechanisms.registry import (
     Function,
     GeneratedKeyPair,
     MechanismEntry,
     MechanismRegistry,
+    SignStream,
 )
+from strongroom.engine.mechanisms.streams import HashThenSign
 from strongroom.engine.objects import HSMObject
 from strongroom.errors import (
     AttributeValueInvalid,
@@ -54,42 +63,69 @@ def _generate(public: Template, private: Template, fips: bool) -> GeneratedKeyPa
     )
 
 
-def _pss(hash_name: HashName | None) -> tuple[Any, Any]:
+def _pss(hash_name: HashName | None) -> tuple[Any, Any, Any]:
     """PSS handlers; ``hash_name`` None is CKM_RSA_PKCS_PSS (caller hashed, params name it)."""
 
-    def settings(params: Any) -> tuple[HashName, int, bool]:
+    def settings(params: Any) -> tuple[HashName, int]:
         default = PSSParams(hash_name or "SHA256")
         p = require_params(params, PSSParams, default)
         if hash_name is not None and p.hash_name != hash_name:
             raise MechanismParamInvalid("PSS parameters name a different hash")
         salt = DIGEST_SIZES[p.hash_name] if p.salt_length is None else p.salt_length
-        return p.hash_name, salt, hash_name is None
+        return p.hash_name, salt
 
     def sign(key: HSMObject, params: Any, data: bytes) -> bytes:
-        name, salt, prehashed = settings(params)
-        return asymmetric.rsa_pss_sign(key.private_key(), data, name, salt, prehashed=prehashed)  # type: ignore[arg-type]
+        name, salt = settings(params)
+        private = key.private_key()
+        return asymmetric.rsa_pss_sign(private, data, name, salt, prehashed=hash_name is None)  # type: ignore[arg-type]
 
     def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
-        name, salt, prehashed = settings(params)
+        name, salt = settings(params)
         public = key.public_key()
         assert asymmetric.is_rsa(public)
+        prehashed = hash_name is None
         asymmetric.rsa_pss_verify(public, signature, data, name, salt, prehashed=prehashed)
 
-    return sign, verify
+    def stream(key: HSMObject, params: Any) -> SignStream:
+        name, salt = settings(params)
+
+        def sign_digest(digest: bytes) -> bytes:
+            private = key.private_key()
+            return asymmetric.rsa_pss_sign(private, digest, name, salt, prehashed=True)  # type: ignore[arg-type]
+
+        def verify_digest(digest: bytes, signature: bytes) -> None:
+            public = key.public_key()
+            assert asymmetric.is_rsa(public)
+            asymmetric.rsa_pss_verify(public, signature, digest, name, salt, prehashed=True)
+
+        return HashThenSign(name, sign_digest, verify_digest)
+
+    return sign, verify, (stream if hash_name is not None else None)
 
 
-def _pkcs1(hash_name: HashName) -> tuple[Any, Any]:
+def _pkcs1(hash_name: HashName) -> tuple[Any, Any, Any]:
     def sign(key: HSMObject, params: Any, data: bytes) -> bytes:
-        if params is not None:
-            raise MechanismParamInvalid("this mechanism takes no parameters")
+        require_none(params)
         return asymmetric.rsa_pkcs1v15_sign(key.private_key(), data, hash_name)  # type: ignore[arg-type]
 
     def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
-        if params is not None:
-            raise MechanismParamInvalid("this mechanism takes no parameters")
+        require_none(params)
         asymmetric.rsa_pkcs1v15_verify(key.public_key(), signature, data, hash_name)  # type: ignore[arg-type]
 
-    return sign, verify
+    def stream(key: HSMObject, params: Any) -> SignStream:
+        require_none(params)
+
+        def sign_digest(digest: bytes) -> bytes:
+            private = key.private_key()
+            return asymmetric.rsa_pkcs1v15_sign(private, digest, hash_name, prehashed=True)  # type: ignore[arg-type]
+
+        def verify_digest(digest: bytes, signature: bytes) -> None:
+            public = key.public_key()
+            asymmetric.rsa_pkcs1v15_verify(public, signature, digest, hash_name, prehashed=True)  # type: ignore[arg-type]
+
+        return HashThenSign(hash_name, sign_digest, verify_digest)
+
+    return sign, verify, stream
 
 
 _PSS: dict[Mechanism, HashName | None] = {
@@ -101,6 +137,7 @@ _PSS: dict[Mechanism, HashName | None] = {
     Mechanism.SHA512_RSA_PKCS_PSS: "SHA512",
 }
 _PKCS1: dict[Mechanism, HashName] = {
+    Mechanism.SHA1_RSA_PKCS: "SHA1",
     Mechanism.SHA224_RSA_PKCS: "SHA224",
     Mechanism.SHA256_RSA_PKCS: "SHA256",
     Mechanism.SHA384_RSA_PKCS: "SHA384",
@@ -109,20 +146,22 @@ _PKCS1: dict[Mechanism, HashName] = {
 
 
 def register(registry: MechanismRegistry) -> None:
-    """Register the RSA family."""
-    registry.add(
-        MechanismEntry(
-            Mechanism.RSA_PKCS_KEY_PAIR_GEN,
-            Function.GENERATE_KEY_PAIR,
-            _RSA,
-            MIN_BITS,
-            MAX_BITS,
-            True,
-            generate_pair=_generate,
+    """Register RSA key generation and signatures."""
+    for mechanism in (Mechanism.RSA_PKCS_KEY_PAIR_GEN, Mechanism.RSA_X9_31_KEY_PAIR_GEN):
+        registry.add(
+            MechanismEntry(
+                mechanism,
+                Function.GENERATE_KEY_PAIR,
+                _RSA,
+                MIN_BITS,
+                MAX_BITS,
+                True,
+                generate_pair=_generate,
+                notes="2048-4096 bits in steps of 256; odd e >= 65537",
+            )
         )
-    )
     for mechanism, hash_name in _PSS.items():
-        sign, verify = _pss(hash_name)
+        sign, verify, stream = _pss(hash_name)
         registry.add(
             MechanismEntry(
                 mechanism,
@@ -130,14 +169,17 @@ def register(registry: MechanismRegistry) -> None:
                 _RSA,
                 MIN_BITS,
                 MAX_BITS,
-                hash_name != "SHA1",
+                True,
                 params_type=PSSParams,
                 sign=sign,
                 verify=verify,
+                sign_stream=stream,
+                fips_functions=Function.VERIFY if hash_name == "SHA1" else None,
+                notes="FIPS mode: verify only (SP 800-131A)" if hash_name == "SHA1" else "",
             )
         )
     for mechanism, hash_name in _PKCS1.items():
-        sign, verify = _pkcs1(hash_name)
+        sign, verify, stream = _pkcs1(hash_name)
         registry.add(
             MechanismEntry(
                 mechanism,
@@ -148,5 +190,8 @@ def register(registry: MechanismRegistry) -> None:
                 True,
                 sign=sign,
                 verify=verify,
+                sign_stream=stream,
+                fips_functions=Function.VERIFY if hash_name == "SHA1" else None,
+                notes="FIPS mode: verify only (SP 800-131A)" if hash_name == "SHA1" else "",
             )
         )
