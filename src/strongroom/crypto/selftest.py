@@ -27,11 +27,13 @@ from strongroom.crypto.asymmetric import (
     ed25519_sign,
     ed25519_verify,
     load_private_key_der,
+    public_key_to_der,
     rsa_pkcs1v15_sign,
     rsa_pkcs1v15_verify,
     rsa_pss_sign,
     rsa_pss_verify,
 )
+from strongroom.crypto.ecdh import ecdh_shared_secret
 from strongroom.crypto.hashing import constant_time_equal, digest, hmac_sign, hmac_verify
 from strongroom.crypto.kdf import hkdf_sha256, kbkdf_counter_hmac, pbkdf2_hmac_sha256
 from strongroom.crypto.keywrap import (
@@ -40,7 +42,10 @@ from strongroom.crypto.keywrap import (
     aes_key_wrap,
     aes_key_wrap_with_padding,
 )
+from strongroom.crypto.mldsa import mldsa_private_key_from_seed, mldsa_sign, mldsa_verify
+from strongroom.crypto.modes import aes_cmac_sign, aes_cmac_verify
 from strongroom.crypto.random import SystemRandom
+from strongroom.crypto.rsa_cipher import rsa_oaep_decrypt
 from strongroom.crypto.symmetric import aes_ecb_encrypt_block
 from strongroom.errors import IntegrityError, SelfTestFailed, StrongroomError
 
@@ -53,6 +58,8 @@ FAMILIES: tuple[str, ...] = (
     "aes-ecb",
     "sha-256",
     "sha-512",
+    "sha3-256",
+    "aes-cmac",
     "hmac-sha256",
     "pbkdf2-sha256",
     "kbkdf-sha256",
@@ -60,7 +67,10 @@ FAMILIES: tuple[str, ...] = (
     "ecdsa-p256",
     "rsa-pss",
     "rsa-pkcs1v15",
+    "rsa-oaep",
+    "ecdh-p256",
     "ed25519",
+    "ml-dsa-44",
     "drbg",
 )
 
@@ -174,6 +184,25 @@ def _kat_sha256(broken: bool) -> None:
 
 def _kat_sha512(broken: bool) -> None:
     _check(digest("SHA512", b"abc"), _SHA512_ABC, broken)
+
+
+# FIPS 202 / NIST example values: SHA3-256("abc").
+_SHA3_256_ABC: Final = _H("3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532")
+
+
+def _kat_sha3_256(broken: bool) -> None:
+    _check(digest("SHA3_256", b"abc"), _SHA3_256_ABC, broken)
+
+
+# RFC 4493 §4, Example 2 (= SP 800-38B D.1 Example 2): AES-128 CMAC of one block.
+_CMAC_KEY: Final = _H("2b7e151628aed2a6abf7158809cf4f3c")
+_CMAC_MESSAGE: Final = _H("6bc1bee22e409f96e93d7e117393172a")
+_CMAC_TAG: Final = _H("070a16b46b4d4144f79bdd9dd04a287c")
+
+
+def _kat_aes_cmac(broken: bool) -> None:
+    _check(aes_cmac_sign(_CMAC_KEY, _CMAC_MESSAGE), _CMAC_TAG, broken)
+    aes_cmac_verify(_CMAC_KEY, _CMAC_MESSAGE, _expected(_CMAC_TAG, broken))
 
 
 # RFC 4231 §4.3, test case 2: key "Jefe", data "what do ya want for nothing?".
@@ -333,6 +362,84 @@ def _kat_rsa_pkcs1v15(broken: bool) -> None:
     )
 
 
+# Wycheproof rsa_oaep_2048_sha256_mgf1sha256_test.json, group 0, tcId 2 (valid): OAEP with
+# SHA-256 and MGF1-SHA-256, empty label.
+_OAEP_PKCS8: Final = _H(
+    "308204bd020100300d06092a864886f70d0101010500048204a7308204a30201000282010100a2b451a07d0a"
+    "a5f96e455671513550514a8a5b462ebef717094fa1fee82224e637f9746d3f7cafd31878d80325b6ef5a1700"
+    "f65903b469429e89d6eac8845097b5ab393189db92512ed8a7711a1253facd20f79c15e8247f3d3e42e46e48"
+    "c98e254a2fe9765313a03eff8f17e1a029397a1fa26a8dce26f490ed81299615d9814c22da610428e09c7d96"
+    "58594266f5c021d0fceca08d945a12be82de4d1ece6b4c03145b5d3495d4ed5411eb878daf05fd7afc3e09ad"
+    "a0f1126422f590975a1969816f48698bcbba1b4d9cae79d460d8f9f85e7975005d9bc22c4e5ac0f7c1a45d12"
+    "569a62807d3b9a02e5a530e773066f453d1f5b4c2e9cf7820283f742b9d502030100010282010024cdc62317"
+    "f5d72a6f6ba6cc9632899b01d1ff28867d72f61688995bc855a4e420a8405250089bdb13cf8e09543827b748"
+    "b9d27fbb2b4d9e20af8c5a6a862796d1a4cc18ad16ea678bc1bd4a83bbbe9c5e57453b5ce7388e41a3ba4ce2"
+    "b77b4438a229e954f720dae0353dc088ac8a76b26dc276f8e1b7851ddd6398ad16ff2e78195123b9b036e945"
+    "c38c9d12434f6df76fe22359eb3e1ac9c011678fc926fad3ae475a4fffff55feb2d147e9c894f4c0e29a599e"
+    "762462482d968bf42780945fc0d2c31c573c4431b8f4fe8b8c67bec815abd44f7a86edca1c2308737358d2c2"
+    "ae5e2e0e2dadf730980262377e58b13b7d9992060a0bc870ccfdb4a9319ee102818100dc431050f782e894fb"
+    "5248247d98cb7d58b8d1e24f3b55d041c56e4de086b0d5bb028bda42eeb5d234d5681e5809d415e6a289ad4c"
+    "fbf78f978f6c35814f50eebff1c5b80a69f788e81e6bab5ddaa78369d659d143ec6f17e79813a575cfad9c56"
+    "9156b90113e2e9110ad9e7b48a1c9348a6e653321191290ea36cfb3a5b18f102818100bd1a81e7977f989812"
+    "2273ae3222b598ea5fb19eb4eabc38308a5e32196603b2e500ffb79f5b886816611debc472fac45544070beb"
+    "057c941378a6868af3b7a03d3f9880ec47d5e089b94fbde542aba9ae8d72c57088d7abf5b131f39098f7bc16"
+    "0f90536abc9492fd4e06f3ed7299d4b97bb03677207d95669f140cfbc20f2502818100a94b528b28f2915991"
+    "21d91952ffd1c7f21d7c1479d99d478885fb161870ee1218bf08472612dbe5497e8d9c650688e09c786961ae"
+    "3e2c354dc48ae34514759c4c23c4588488961dc06b414e61c0e1e7fbbd2923d31532fe289f96da220711e58c"
+    "14019808e00414276933bb07e4efb9b4a9b37656917205209f33f09515d7c10281803af0e72a933aef09ff25"
+    "03df78bafed531c02ff1a2bc437c540cdcbd4ad35435cf511763596543480629b114ca7f780ff7efa32ea0cb"
+    "6e000d6d9ea1f2ef71fd9cf9948422a165557e37e755edfe70d90b920502eb478bc98a63f788ce3a0f856d6e"
+    "de7251a383bfa8fa480a81a925af7b3cc538c4bab8c9f7597ffb68011d8d0281802640fbfbcfefb163ee7a87"
+    "b6483a66ee41f956d90fa8a7939bfc042ee0924b1b7993d0445f758d51933e85179c0320b0c968b48a91c38b"
+    "5be923e1097c0c562f88d42294b6a2759bafa5428a74f1270874e45f6fcc60f21602de5eccd143cf31241f59"
+    "21b5ad3983fb54ef17be3b285367e50c999c67247b552fe4bfce945f7b"
+)
+_OAEP_CIPHERTEXT: Final = _H(
+    "207180c340658b5154ae45d2e4e7326a0997c683a26b595e536a29333c4b66149af85e029d5419a39e3a147b"
+    "221516ffd86b6b4b66c3e0c4c49fe8c57a2f5c37b8704b9b592b80db9cd788a4ed51ab4f0a1cbed63bd18d1f"
+    "06a22f225866b0c2c417cb23473b7ba4250b1353bd2e5b4f0f937cd2efe5fa38db3c295f7748b970088657db"
+    "4aa9a76e1ee6fbff166ec1861d00d085326c7384bdd1bc2f400d4f74dbdfadaf3fdc46073e668573e02030b9"
+    "eb5af58eb540c66677a771194479ec0098d858a2ea45d0ba1e6b32440dfbac745000554d51a17684ca964b02"
+    "a74d479f1d432ef763ef4059715a4348cfe36a215359712f25b6977903be4adb92febbf6"
+)
+_OAEP_MESSAGE: Final = _H("0000000000000000000000000000000000000000")
+
+
+def _kat_rsa_oaep(broken: bool) -> None:
+    key = load_private_key_der(_OAEP_PKCS8, trusted=True)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise _KnownAnswerMismatch
+    _check(rsa_oaep_decrypt(key, _OAEP_CIPHERTEXT, "SHA256", "SHA256"), _OAEP_MESSAGE, broken)
+
+
+# NIST CAVS 14.1 KAS ECC CDH primitive test, P-256, COUNT = 0: QCAVS, dIUT and ZIUT.
+_ECDH_PEER: Final = _H(
+    "04700c48f77f56584c5cc632ca65640db91b6bacce3a4df6b42ce7cc838833d287"
+    "db71e509e3fd9b060ddb20ba5c51dcc5948d46fbf640dfe0441782cab85fa4ac"
+)
+_ECDH_PRIVATE: Final = _H("7d7dc5f71eb29ddaf80d6214632eeae03d9058af1fb6d22ed80badb62bc1a534")
+_ECDH_Z: Final = _H("46fc62106420ff012e54a434fbdd2d25ccc5852060561e68040dd7778997bd7b")
+
+
+def _kat_ecdh_p256(broken: bool) -> None:
+    key = ec_private_key_from_value("secp256r1", _ECDH_PRIVATE)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise _KnownAnswerMismatch
+    _check(ecdh_shared_secret(key, _ECDH_PEER), _ECDH_Z, broken)
+
+
+# RFC 9881 example ML-DSA-44 key (seed 00 01 … 1f): SHA-256 of its SubjectPublicKeyInfo.
+_MLDSA_SEED: Final = bytes(range(32))
+_MLDSA_SPKI_SHA256: Final = _H("837832708c5236d951581f1fddf2b79991b3424a0486d16da1ddad0fd69701be")
+
+
+def _kat_mldsa_44(broken: bool) -> None:
+    key = mldsa_private_key_from_seed("ML-DSA-44", _MLDSA_SEED)
+    _check(digest("SHA256", public_key_to_der(key.public_key())), _MLDSA_SPKI_SHA256, broken)
+    # ML-DSA signing is hedged (FIPS 204 §3.4): check it by verifying our own signature.
+    mldsa_verify(key.public_key(), mldsa_sign(key, b"self-test"), b"self-test")
+
+
 # RFC 8032 §7.1, TEST 1: empty message.
 _ED25519_SEED: Final = _H("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
 _ED25519_SIGNATURE: Final = _H(
@@ -379,6 +486,8 @@ _TESTS: Final[dict[str, Callable[[bool], None]]] = {
     "aes-ecb": _kat_aes_ecb,
     "sha-256": _kat_sha256,
     "sha-512": _kat_sha512,
+    "sha3-256": _kat_sha3_256,
+    "aes-cmac": _kat_aes_cmac,
     "hmac-sha256": _kat_hmac_sha256,
     "pbkdf2-sha256": _kat_pbkdf2,
     "kbkdf-sha256": _kat_kbkdf,
@@ -386,7 +495,10 @@ _TESTS: Final[dict[str, Callable[[bool], None]]] = {
     "ecdsa-p256": _kat_ecdsa_p256,
     "rsa-pss": _kat_rsa_pss,
     "rsa-pkcs1v15": _kat_rsa_pkcs1v15,
+    "rsa-oaep": _kat_rsa_oaep,
+    "ecdh-p256": _kat_ecdh_p256,
     "ed25519": _kat_ed25519,
+    "ml-dsa-44": _kat_mldsa_44,
     "drbg": _kat_drbg,
 }
 

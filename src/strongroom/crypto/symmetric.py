@@ -2,7 +2,7 @@
 
 This module owns the raw AES block operation (FIPS 197) that key check values need, and
 the two check-value definitions Strongroom exposes as ``CKA_CHECK_VALUE``. It is not an
-encryption mode: ECB over more than one block is deliberately not offered. The primitive
+encryption mode (those, ECB included, live in `strongroom.crypto.modes`). The primitive
 is pyca/cryptography's. It must not know where keys come from or who may see a check value.
 """
 

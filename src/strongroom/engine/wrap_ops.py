@@ -4,7 +4,8 @@ This module owns the export rules: only extractable keys, only by their owner, o
 a wrapping key the caller may use whose WRAP is set; a WRAP_WITH_TRUSTED key only under a
 TRUSTED key; and the wrapping key's WRAP_TEMPLATE must match. On the way in, the
 unwrapping key's UNWRAP_TEMPLATE is merged into the caller's template (a conflict fails),
-and every integrity failure is the one uniform IntegrityError.
+in FIPS mode a private key comes in only on an approved curve (as with clear import), and
+every integrity failure is the one uniform IntegrityError.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from strongroom.constants import Attribute, KeyType, ObjectClass
 from strongroom.crypto import asymmetric
 from strongroom.engine.core import Core, SessionState
 from strongroom.engine.key_ops import (
+    _fips_key_check,
     check_secret_size,
     consistent,
     new_object,
@@ -135,6 +137,8 @@ def unwrap_key(
         actual_type, derived = private_key_attributes(parsed)
         if actual_type is not key_type:
             raise TemplateInconsistent("the wrapped key is not of the KEY_TYPE given")
+        # FIPS mode admits wrapped keys only on approved curves, as it does clear imports.
+        _fips_key_check(core, parsed)
         pairwise(core, session, parsed)
         secret = {"pkcs8": asymmetric.private_key_to_der(parsed)}
         attributes = apply_defaults(cls, key_type, t)
