@@ -11,7 +11,7 @@ outputs are plain bytes.
 from __future__ import annotations
 
 import hmac as _stdlib_hmac
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
@@ -23,6 +23,7 @@ __all__ = [
     "Digest",
     "HMACStream",
     "HashName",
+    "MACStream",
     "constant_time_equal",
     "digest",
     "hash_algorithm",
@@ -133,27 +134,29 @@ def hmac_verify(hash_name: HashName, key: bytes, data: bytes, tag: bytes) -> Non
         raise SignatureInvalid("MAC did not verify") from None
 
 
-class HMACStream:
-    """A multi-part HMAC (FIPS 198-1 §4): ``update``, then one ``finalize`` or ``verify``.
+class _MACContext(Protocol):
+    def update(self, data: bytes) -> None: ...
+    def finalize(self) -> bytes: ...
+    def verify(self, signature: bytes) -> None: ...
+
+
+class MACStream:
+    """A multi-part MAC over a pyca context: ``update``, then one ``finalize`` or ``verify``.
 
     The object is spent after ``finalize`` or ``verify`` and refuses further use; its repr
-    never shows the key.
+    never shows the key. `HMACStream` and `strongroom.crypto.modes.CMACStream` are the two.
     """
 
-    __slots__ = ("_context", "_hash_name")
+    __slots__ = ("_context", "_detail", "_name")
 
-    def __init__(self, hash_name: HashName, key: bytes) -> None:
-        self._context: hmac.HMAC | None = hmac.HMAC(key, hash_algorithm(hash_name))
-        self._hash_name = hash_name
+    def __init__(self, context: _MACContext, name: str, detail: str = "") -> None:
+        self._context: _MACContext | None = context
+        self._name = name
+        self._detail = detail
 
-    @property
-    def hash_name(self) -> HashName:
-        """The hash function this HMAC runs."""
-        return self._hash_name
-
-    def _take(self) -> hmac.HMAC:
+    def _take(self) -> _MACContext:
         if self._context is None:
-            raise ArgumentsBad("HMAC already finalized")
+            raise ArgumentsBad(f"{self._name} already finalized")
         return self._context
 
     def update(self, data: bytes) -> None:
@@ -177,7 +180,23 @@ class HMACStream:
 
     def __repr__(self) -> str:
         state = "finalized" if self._context is None else "open"
-        return f"HMACStream({self._hash_name}, key=<redacted>, {state})"
+        detail = f"{self._detail}, " if self._detail else ""
+        return f"{type(self).__name__}({detail}key=<redacted>, {state})"
+
+
+class HMACStream(MACStream):
+    """A multi-part HMAC (FIPS 198-1 §4)."""
+
+    __slots__ = ("_hash_name",)
+
+    def __init__(self, hash_name: HashName, key: bytes) -> None:
+        super().__init__(hmac.HMAC(key, hash_algorithm(hash_name)), "HMAC", hash_name)
+        self._hash_name = hash_name
+
+    @property
+    def hash_name(self) -> HashName:
+        """The hash function this HMAC runs."""
+        return self._hash_name
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import cmac, padding
 from cryptography.hazmat.primitives.ciphers import (
     AEADDecryptionContext,
@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.ciphers import (
 from cryptography.hazmat.primitives.ciphers import modes as _pyca_modes
 
 from strongroom.crypto.aead import GCM_IV_SIZE, GCM_TAG_SIZE
-from strongroom.errors import ArgumentsBad, DataLenRange, IntegrityError, SignatureInvalid
+from strongroom.crypto.hashing import MACStream
+from strongroom.errors import ArgumentsBad, DataLenRange, IntegrityError
 
 __all__ = [
     "AESStream",
@@ -364,42 +365,10 @@ def aes_cmac_verify(key: bytes, data: bytes, tag: bytes) -> None:
     stream.verify(tag)
 
 
-class CMACStream:
-    """A multi-part AES-CMAC: ``update``, then one ``finalize`` or ``verify``.
+class CMACStream(MACStream):
+    """A multi-part AES-CMAC (SP 800-38B §6): ``update``, then one ``finalize`` or ``verify``."""
 
-    The object is spent after ``finalize`` or ``verify`` and refuses further use; its repr
-    never shows the key.
-    """
-
-    __slots__ = ("_context",)
+    __slots__ = ()
 
     def __init__(self, key: bytes) -> None:
-        self._context: cmac.CMAC | None = cmac.CMAC(_aes(key))
-
-    def _take(self) -> cmac.CMAC:
-        if self._context is None:
-            raise ArgumentsBad("CMAC already finalized")
-        return self._context
-
-    def update(self, data: bytes) -> None:
-        """Feed more data; refused after ``finalize`` or ``verify``."""
-        self._take().update(data)
-
-    def finalize(self) -> bytes:
-        """Return the full-length 16-byte tag of everything fed so far."""
-        context = self._take()
-        self._context = None
-        return context.finalize()
-
-    def verify(self, tag: bytes) -> None:
-        """Check a full-length tag in constant time; raise `SignatureInvalid` on mismatch."""
-        context = self._take()
-        self._context = None
-        try:
-            context.verify(tag)
-        except InvalidSignature:
-            raise SignatureInvalid("MAC did not verify") from None
-
-    def __repr__(self) -> str:
-        state = "finalized" if self._context is None else "open"
-        return f"CMACStream(key=<redacted>, {state})"
+        super().__init__(cmac.CMAC(_aes(key)), "CMAC")

@@ -26,6 +26,7 @@ from strongroom.errors import (
     KeySizeRange,
     KeyTypeInconsistent,
     TemplateIncomplete,
+    TemplateInconsistent,
 )
 from strongroom.model.templates import (
     Operation,
@@ -58,8 +59,10 @@ def derive_key(
     t = normalize_template(template)  # type: ignore[arg-type]
     consistent(t, Attribute.CLASS, ObjectClass.SECRET_KEY)
     key_type = t.get(Attribute.KEY_TYPE)
-    if key_type not in _DERIVABLE:
+    if key_type is None:
         raise TemplateIncomplete("KEY_TYPE (AES or generic secret) is required to derive")
+    if key_type not in _DERIVABLE:
+        raise TemplateInconsistent("only AES keys and generic secrets are derived")
     assert isinstance(key_type, KeyType)
     check_template(Operation.GENERATE, ObjectClass.SECRET_KEY, key_type, t)
     length = t.get(Attribute.VALUE_LEN)

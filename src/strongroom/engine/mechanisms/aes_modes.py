@@ -37,8 +37,8 @@ from strongroom.engine.mechanisms.registry import (
     MechanismRegistry,
     SignStream,
 )
+from strongroom.engine.mechanisms.streams import MACSignStream
 from strongroom.engine.objects import HSMObject
-from strongroom.errors import ArgumentsBad
 
 __all__ = ["register"]
 
@@ -112,29 +112,9 @@ def _cmac_verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> 
     aes_cmac_verify(key.secret_value(), data, signature)
 
 
-class _CMAC:
-    """CMAC as a SignStream."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, key: bytes) -> None:
-        self._stream = CMACStream(key)
-
-    def update(self, data: bytes) -> None:
-        self._stream.update(data)
-
-    def sign(self) -> bytes:
-        return self._stream.finalize()
-
-    def verify(self, signature: bytes) -> None:
-        if not isinstance(signature, bytes):
-            raise ArgumentsBad("signature must be bytes")
-        self._stream.verify(signature)
-
-
 def _cmac_stream(key: HSMObject, params: Any) -> SignStream:
     require_none(params)
-    return _CMAC(key.secret_value())
+    return MACSignStream(CMACStream(key.secret_value()))
 
 
 def register(registry: MechanismRegistry) -> None:

@@ -20,8 +20,9 @@ from strongroom.engine.mechanisms.registry import (
     MechanismRegistry,
     SignStream,
 )
+from strongroom.engine.mechanisms.streams import MACSignStream
 from strongroom.engine.objects import HSMObject
-from strongroom.errors import ArgumentsBad, KeySizeRange
+from strongroom.errors import KeySizeRange
 from strongroom.model.templates import Template
 
 __all__ = ["register"]
@@ -38,26 +39,6 @@ def _generate(rng: RandomSource, template: Template, fips: bool) -> GeneratedKey
     return GeneratedKey(rng.random_bytes(length), {})
 
 
-class _HMAC:
-    """HMAC as a SignStream."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, hash_name: HashName, key: bytes) -> None:
-        self._stream = HMACStream(hash_name, key)
-
-    def update(self, data: bytes) -> None:
-        self._stream.update(data)
-
-    def sign(self) -> bytes:
-        return self._stream.finalize()
-
-    def verify(self, signature: bytes) -> None:
-        if not isinstance(signature, bytes):
-            raise ArgumentsBad("signature must be bytes")
-        self._stream.verify(signature)
-
-
 def _hmac(hash_name: HashName) -> tuple[Any, Any, Any]:
     def sign(key: HSMObject, params: Any, data: bytes) -> bytes:
         require_none(params)
@@ -69,7 +50,7 @@ def _hmac(hash_name: HashName) -> tuple[Any, Any, Any]:
 
     def stream(key: HSMObject, params: Any) -> SignStream:
         require_none(params)
-        return _HMAC(hash_name, key.secret_value())
+        return MACSignStream(HMACStream(hash_name, key.secret_value()))
 
     return sign, verify, stream
 

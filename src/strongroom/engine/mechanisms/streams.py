@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from strongroom.crypto.hashing import Digest, HashName
+from strongroom.crypto.hashing import Digest, HashName, MACStream
 from strongroom.errors import ArgumentsBad
 
-__all__ = ["HashThenSign"]
+__all__ = ["HashThenSign", "MACSignStream"]
 
 
 class HashThenSign:
@@ -47,3 +47,29 @@ class HashThenSign:
 
     def __repr__(self) -> str:
         return f"HashThenSign({self._digest.hash_name})"
+
+
+class MACSignStream:
+    """A ``SignStream`` over a crypto-layer MAC stream (HMAC, CMAC): sign is its finalize."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: MACStream) -> None:
+        self._stream = stream
+
+    def update(self, data: bytes) -> None:
+        """Feed more data into the MAC."""
+        self._stream.update(data)
+
+    def sign(self) -> bytes:
+        """The MAC over everything fed."""
+        return self._stream.finalize()
+
+    def verify(self, signature: bytes) -> None:
+        """Check ``signature`` in constant time."""
+        if not isinstance(signature, bytes):
+            raise ArgumentsBad("signature must be bytes")
+        self._stream.verify(signature)
+
+    def __repr__(self) -> str:
+        return f"MACSignStream({self._stream!r})"
