@@ -66,8 +66,10 @@ def derive_key(
     assert isinstance(key_type, KeyType)
     check_template(Operation.GENERATE, ObjectClass.SECRET_KEY, key_type, t)
     length = t.get(Attribute.VALUE_LEN)
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+    if isinstance(length, bool) or not isinstance(length, int):
         raise TemplateIncomplete("VALUE_LEN is required to derive a key")
+    if length < 1:
+        raise KeySizeRange("a derived key is at least 1 byte (VALUE_LEN)")
     if key_type is KeyType.AES and length not in (16, 24, 32):
         raise KeySizeRange("AES keys are 16, 24 or 32 bytes (VALUE_LEN)")
     core.catalog.unseal(base)

@@ -62,6 +62,7 @@ __all__ = [
     "create_object",
     "destroy_object",
     "find_objects",
+    "fips_key_check",
     "generate_key",
     "generate_key_pair",
     "get_attributes",
@@ -252,7 +253,8 @@ def generate_key_pair(
     return pub_handle, priv_handle
 
 
-def _fips_key_check(core: Core, key: asymmetric.PrivateKey | asymmetric.PublicKey) -> None:
+def fips_key_check(core: Core, key: asymmetric.PrivateKey | asymmetric.PublicKey) -> None:
+    """In FIPS mode, refuse keys on curves the policy does not approve."""
     if not core.fips or is_mldsa(key):
         return
     curve = asymmetric.curve_of(key) if not asymmetric.is_rsa(key) else None
@@ -354,7 +356,7 @@ def create_object(core: Core, session: SessionState, template: object) -> int:
     elif cls is ObjectClass.PRIVATE_KEY:
         assert key_type is not None
         parsed, t = _import_private(t, key_type)
-        _fips_key_check(core, parsed)
+        fips_key_check(core, parsed)
         pairwise(core, session, parsed)
         secret = {"pkcs8": asymmetric.private_key_to_der(parsed)}
     elif cls is ObjectClass.PUBLIC_KEY:
@@ -367,7 +369,7 @@ def create_object(core: Core, session: SessionState, template: object) -> int:
         if asymmetric.is_rsa(public):
             modulus, exponent = asymmetric.rsa_public_components(public)
             _rsa_size_check(len(modulus) * 8, int.from_bytes(exponent, "big"))
-        _fips_key_check(core, public)
+        fips_key_check(core, public)
     attributes = apply_defaults(cls, key_type, t)
     if cls in (ObjectClass.DATA, ObjectClass.CERTIFICATE) and attributes.get(Attribute.PRIVATE):
         secret = {"value": attributes.pop(Attribute.VALUE)}  # type: ignore[dict-item]

@@ -14,9 +14,9 @@ from strongroom.constants import Attribute, KeyType, ObjectClass
 from strongroom.crypto import asymmetric
 from strongroom.engine.core import Core, SessionState
 from strongroom.engine.key_ops import (
-    _fips_key_check,
     check_secret_size,
     consistent,
+    fips_key_check,
     new_object,
     owned,
     pairwise,
@@ -126,6 +126,8 @@ def unwrap_key(
     parsed = None
     if cls is ObjectClass.SECRET_KEY:
         check_secret_size(core, key_type, payload)
+        if t.get(Attribute.VALUE_LEN, len(payload)) != len(payload):
+            raise TemplateInconsistent("the unwrapped key is not VALUE_LEN bytes long")
         secret = {"value": payload}
         attributes = apply_defaults(cls, key_type, t)
         secret_attributes(key_type, payload, attributes)
@@ -138,7 +140,7 @@ def unwrap_key(
         if actual_type is not key_type:
             raise TemplateInconsistent("the wrapped key is not of the KEY_TYPE given")
         # FIPS mode admits wrapped keys only on approved curves, as it does clear imports.
-        _fips_key_check(core, parsed)
+        fips_key_check(core, parsed)
         pairwise(core, session, parsed)
         secret = {"pkcs8": asymmetric.private_key_to_der(parsed)}
         attributes = apply_defaults(cls, key_type, t)

@@ -33,7 +33,7 @@ from strongroom.engine.mechanisms.registry import (
     MechanismRegistry,
 )
 from strongroom.engine.objects import HSMObject
-from strongroom.errors import IntegrityError, KeySizeRange
+from strongroom.errors import IntegrityError, KeyNotWrappable, KeySizeRange
 from strongroom.model.templates import Template
 
 __all__ = ["register"]
@@ -148,6 +148,8 @@ def _gcm_unwrap(key: HSMObject, params: Any, wrapped: bytes) -> bytes:
 
 def _kw_wrap(key: HSMObject, params: Any, payload: bytes, rng: RandomSource) -> bytes:
     require_none(params)
+    if len(payload) < 16 or len(payload) % 8:
+        raise KeyNotWrappable("AES-KW wraps multiples of 8 bytes (at least 16); use AES-KWP")
     return aes_key_wrap(key.secret_value(), payload)
 
 
