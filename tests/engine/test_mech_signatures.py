@@ -6,13 +6,14 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from cryptography.hazmat.primitives import cmac, hashes, hmac
+from cryptography.hazmat.primitives import cmac, hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 from cryptography.hazmat.primitives.ciphers import algorithms
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strongroom.constants import Mechanism
+from strongroom.constants import Attribute, Mechanism
+from strongroom.crypto.asymmetric import ec_params_for_curve
 from strongroom.engine import EdDSAParams, PSSParams
 from strongroom.errors import (
     DataLenRange,
@@ -284,3 +285,33 @@ def test_raw_signature_mechanisms_are_single_part(keys: Keys, mechanism: Mechani
     }.get(mechanism, keys.rsa.private_handle)
     with pytest.raises(MechanismInvalid):
         keys.alice.sign_init(handle, mechanism)
+
+
+@pytest.mark.parametrize("curve", CURVES)
+def test_ec_key_generation_on_every_curve(keys: Keys, curve: str) -> None:
+    """EC_KEY_PAIR_GEN makes keys on each curve whose ECDSA signatures pyca verifies."""
+    s = keys.alice
+    pub, priv = s.generate_key_pair(
+        M.EC_KEY_PAIR_GEN,
+        {Attribute.EC_PARAMS: ec_params_for_curve(curve)},  # type: ignore[arg-type]
+        {},
+    )
+    public = serialization.load_der_public_key(s.export_public_key(pub))
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    assert public.curve.name == curve
+    public.verify(_der(s.sign(priv, M.ECDSA_SHA256, b"m")), b"m", ec.ECDSA(hashes.SHA256()))
+
+
+@pytest.mark.parametrize("mechanism", [M.RSA_PKCS_KEY_PAIR_GEN, M.RSA_X9_31_KEY_PAIR_GEN])
+def test_rsa_key_generation_mechanisms(keys: Keys, mechanism: Mechanism) -> None:
+    """Both RSA key-pair mechanisms make 2048-bit keys that record how they were made."""
+    s = keys.alice
+    pub, priv = s.generate_key_pair(mechanism, {Attribute.MODULUS_BITS: 2048}, {})
+    assert s.get_attributes(priv, [Attribute.KEY_GEN_MECHANISM]) == {
+        Attribute.KEY_GEN_MECHANISM: mechanism
+    }
+    public = serialization.load_der_public_key(s.export_public_key(pub))
+    assert isinstance(public, rsa.RSAPublicKey)
+    assert public.key_size == 2048
+    sig = s.sign(priv, M.SHA256_RSA_PKCS, b"m")
+    public.verify(sig, b"m", padding.PKCS1v15(), hashes.SHA256())
