@@ -154,6 +154,30 @@ def test_pragmas_are_in_force(store: SQLiteStore) -> None:
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
 
 
+def test_non_durable_commit_is_committed_and_restores_full_sync(db_path: Path) -> None:
+    """A durable=False transaction commits normally, and the next one is back to FULL."""
+    store = SQLiteStore(db_path)
+    with store.transaction(durable=False) as tx:
+        assert store._writer.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+        tx.set_meta("k", b"v")
+    assert store._writer.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL again
+    store.close()
+    reopened = SQLiteStore(db_path)
+    try:
+        assert reopened.get_meta("k") == b"v"
+    finally:
+        reopened.close()
+
+
+def test_non_durable_transaction_rolls_back_and_restores_full_sync(store: SQLiteStore) -> None:
+    """A failing durable=False transaction leaves nothing behind and FULL sync in force."""
+    with pytest.raises(RuntimeError), store.transaction(durable=False) as tx:
+        tx.set_meta("k", b"v")
+        raise RuntimeError("boom")
+    assert store.get_meta("k") is None
+    assert store._writer.execute("PRAGMA synchronous").fetchone() == (2,)
+
+
 def test_two_stores_on_one_file_share_commits_and_counters(db_path: Path) -> None:
     """Two handles on the same file see each other's commits and never allocate alike."""
     first, second = SQLiteStore(db_path), SQLiteStore(db_path)

@@ -420,11 +420,20 @@ def _message_algorithm(
     return utils.Prehashed(algorithm)
 
 
+_PSS_CACHE: dict[tuple[str, int], padding.PSS] = {}
+
+
 def _pss(hash_name: HashName, salt_length: int) -> padding.PSS:
-    # RFC 8017 §9.1 with MGF1 over the message hash (§B.2.1).
+    # RFC 8017 §9.1 with MGF1 over the message hash (§B.2.1); built once per (hash, salt).
+    cached = _PSS_CACHE.get((hash_name, salt_length))
+    if cached is not None:
+        return cached
     if salt_length < 0:
         raise ArgumentsBad(f"PSS salt length must not be negative, not {salt_length}")
-    return padding.PSS(mgf=padding.MGF1(hash_algorithm(hash_name)), salt_length=salt_length)
+    scheme = padding.PSS(mgf=padding.MGF1(hash_algorithm(hash_name)), salt_length=salt_length)
+    if len(_PSS_CACHE) < 4096:
+        _PSS_CACHE[hash_name, salt_length] = scheme
+    return scheme
 
 
 def rsa_pss_sign(

@@ -287,7 +287,7 @@ class GCMDecryptStream:
     built on pyca's streaming GCM, so it has no one-shot size cap beyond GCM's own.
     """
 
-    __slots__ = ("_context", "_plaintext", "_tail")
+    __slots__ = ("_context", "_parts", "_tail")
 
     def __init__(self, key: bytes, iv: bytes, aad: bytes = b"") -> None:
         algorithm = _aes(key)
@@ -296,7 +296,8 @@ class GCMDecryptStream:
         if aad:
             context.authenticate_additional_data(aad)
         self._context: AEADDecryptionContext | None = context
-        self._plaintext = bytearray()
+        # Plaintext decrypted so far, held back until the tag checks; joined once at the end.
+        self._parts: list[bytes] = []
         # The last 16 bytes fed so far: they may be the tag, so are not decrypted yet.
         self._tail = b""
 
@@ -307,23 +308,29 @@ class GCMDecryptStream:
 
     def _fail(self) -> IntegrityError:
         self._context = None
-        self._plaintext[:] = bytes(len(self._plaintext))  # best-effort wipe
-        self._plaintext.clear()
+        self._parts.clear()
         self._tail = b""
         return IntegrityError("authenticated decryption failed")
 
     def update(self, data: bytes) -> bytes:
         """Take more ciphertext (or tag); always return ``b""``."""
         context = self._take()
-        pending = self._tail + data
-        cut = len(pending) - GCM_TAG_SIZE
-        if cut > 0:
-            try:
-                self._plaintext += context.update(pending[:cut])
-            except ValueError:
-                raise self._fail() from None
-            pending = pending[cut:]
-        self._tail = pending
+        try:
+            if len(data) >= GCM_TAG_SIZE:
+                # Everything held back so far, and all of ``data`` but its last 16 bytes.
+                if self._tail:
+                    self._parts.append(context.update(self._tail))
+                self._parts.append(context.update(memoryview(data)[:-GCM_TAG_SIZE]))
+                self._tail = bytes(data[-GCM_TAG_SIZE:])
+                return b""
+            pending = self._tail + data
+            cut = len(pending) - GCM_TAG_SIZE
+            if cut > 0:
+                self._parts.append(context.update(pending[:cut]))
+                pending = pending[cut:]
+            self._tail = pending
+        except ValueError:
+            raise self._fail() from None
         return b""
 
     def finalize(self) -> bytes:
@@ -336,8 +343,8 @@ class GCMDecryptStream:
         except (InvalidTag, ValueError):
             raise self._fail() from None
         self._context = None
-        plaintext = bytes(self._plaintext)
-        self._plaintext.clear()
+        plaintext = b"".join(self._parts)
+        self._parts.clear()
         return plaintext
 
     def __repr__(self) -> str:

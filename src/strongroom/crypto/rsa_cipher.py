@@ -39,7 +39,21 @@ def _modulus_bytes(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> int:
     return (key.key_size + 7) // 8
 
 
+_OAEP_CACHE: dict[tuple[str, str], padding.OAEP] = {}
+
+
 def _oaep(hash_name: HashName, mgf_hash_name: HashName, label: bytes) -> padding.OAEP:
+    if not label:  # the common case: one immutable padding object per hash pair (hot path)
+        cached = _OAEP_CACHE.get((hash_name, mgf_hash_name))
+        if cached is None:
+            cached = _OAEP_CACHE[hash_name, mgf_hash_name] = _build_oaep(
+                hash_name, mgf_hash_name, b""
+            )
+        return cached
+    return _build_oaep(hash_name, mgf_hash_name, label)
+
+
+def _build_oaep(hash_name: HashName, mgf_hash_name: HashName, label: bytes) -> padding.OAEP:
     for name in (hash_name, mgf_hash_name):
         if name not in _OAEP_HASHES:
             raise ArgumentsBad(f"OAEP hash must be SHA-1 or SHA-2, not {name!r}")

@@ -126,12 +126,14 @@ class Core:
         return self.store.get_meta("activated") == b"\x01"
 
     @contextmanager
-    def write(self, actor: str) -> Iterator[Writer]:
-        """Stage changes; commit durably with their audit records, then apply effects."""
+    def write(self, actor: str, *, durable: bool = True) -> Iterator[Writer]:
+        """Stage changes; commit (durably, unless told otherwise) with their audit records,
+        then apply effects. ``durable=False`` is for what is not persistent state: see
+        ``RawStore.transaction``."""
         with self.lock:
             writer: Writer
             try:
-                with self.store.transaction() as tx:
+                with self.store.transaction(durable=durable) as tx:
                     writer = Writer(tx, self, actor)
                     yield writer
             except BaseException:
@@ -141,9 +143,11 @@ class Core:
             for action in writer.after:
                 action()
 
-    def audit_only(self, actor: str, event: str, **details: DetailValue) -> None:
+    def audit_only(
+        self, actor: str, event: str, *, durable: bool = True, **details: DetailValue
+    ) -> None:
         """Write one audit record on its own (login failures, self-test results…)."""
-        with self.write(actor) as w:
+        with self.write(actor, durable=durable) as w:
             w.audit(event, **details)
 
     # --- sessions and permissions --------------------------------------------------------

@@ -142,7 +142,8 @@ def store_new(
 ) -> list[int]:
     """Give new objects handles, persist token objects and audit the event atomically."""
     _require_token_storage(core, *objects)
-    with core.write(session.actor) as w:
+    durable = any(o.session is None for o in objects)  # session objects die with the process
+    with core.write(session.actor, durable=durable) as w:
         for obj in objects:
             obj.handle = (
                 w.tx.allocate_handle() if obj.session is None else core.catalog.new_session_handle()
@@ -503,5 +504,5 @@ def public_key_der(core: Core, session: SessionState, handle: object) -> bytes:
         raise KeyTypeInconsistent("only key pairs have a public key")
     core.catalog.unseal(obj)
     der = asymmetric.public_key_to_der(obj.public_key())
-    core.audit_only(session.actor, "key-export-public", handle=obj.handle)
+    core.audit_only(session.actor, "key-export-public", durable=False, handle=obj.handle)
     return der

@@ -138,7 +138,7 @@ def logout(core: Core, session: SessionState) -> None:
     actor = session.actor
     session.user_id = session.username = session.role = None
     session.operations.clear()  # nothing begun under the login outlives it
-    core.audit_only(actor, "logout")
+    core.audit_only(actor, "logout", durable=False)
 
 
 def activate(core: Core, session: SessionState, new_password: str) -> None:

@@ -82,6 +82,7 @@ def wrap_key(
     core.audit_only(
         session.actor,
         "key-wrap",
+        durable=False,  # an export changes no state; see RawStore.transaction
         handle=key.handle,
         wrapping_handle=wrapping.handle,
         mechanism=entry.mechanism.name,

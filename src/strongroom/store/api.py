@@ -136,8 +136,14 @@ class StoreTransaction(Protocol):
 class RawStore(Protocol):
     """A storage backend. Reads see the last committed state."""
 
-    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[StoreTransaction]:
         """Open a write transaction; backends serialise them (one at a time).
+
+        ``durable=False`` commits without waiting for stable storage: the change survives a
+        process crash (it is in the OS, and SQLite's WAL keeps order) but not a power loss,
+        until the next durable commit, which makes it and everything before it durable. The
+        engine uses it only for changes that are not persistent state (audit records of
+        reads and exports, session objects).
 
         A transaction has no reads of its own: reads through the store see the last
         committed state, not the transaction's staged writes. Callers that read and then

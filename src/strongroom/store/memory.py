@@ -77,7 +77,7 @@ class MemoryStore:
     # --- transactions ---
 
     @contextmanager
-    def transaction(self) -> Iterator[StoreTransaction]:
+    def transaction(self, *, durable: bool = True) -> Iterator[StoreTransaction]:
         """Open a write transaction; it commits when the ``with`` block exits normally."""
         self._check_open()
         if self._writer_thread == threading.get_ident():

@@ -150,18 +150,26 @@ class SQLiteStore:
     # --- transactions ---
 
     @contextmanager
-    def transaction(self) -> Iterator[StoreTransaction]:
-        """Open a write transaction: BEGIN IMMEDIATE, then COMMIT (durable) or ROLLBACK."""
+    def transaction(self, *, durable: bool = True) -> Iterator[StoreTransaction]:
+        """Open a write transaction: BEGIN IMMEDIATE, then COMMIT (durable) or ROLLBACK.
+
+        A non-durable commit runs with ``synchronous=NORMAL``: in WAL mode it is not
+        fsync'd, and the next ``FULL`` commit syncs it together with its own frames.
+        """
         self._check_open()
         if self._writer_thread == threading.get_ident():
             raise StorageError("a transaction is already open in this thread")
         with self._write_lock:
             self._check_open()
             self._writer_thread = threading.get_ident()
+            if not durable:
+                self._writer.execute("PRAGMA synchronous=NORMAL")
             try:
                 yield from self._run_transaction(self._writer)
             finally:
                 self._writer_thread = None
+                if not durable:
+                    self._writer.execute("PRAGMA synchronous=FULL")
 
     def _run_transaction(self, conn: sqlite3.Connection) -> Iterator[StoreTransaction]:
         try:

@@ -66,8 +66,9 @@ def _generate(public: Template, private: Template, fips: bool) -> GeneratedKeyPa
 def _pss(hash_name: HashName | None) -> tuple[Any, Any, Any]:
     """PSS handlers; ``hash_name`` None is CKM_RSA_PKCS_PSS (caller hashed, params name it)."""
 
+    default = PSSParams(hash_name or "SHA256")
+
     def settings(params: Any) -> tuple[HashName, int]:
-        default = PSSParams(hash_name or "SHA256")
         p = require_params(params, PSSParams, default)
         if hash_name is not None and p.hash_name != hash_name:
             raise MechanismParamInvalid("PSS parameters name a different hash")
@@ -81,10 +82,9 @@ def _pss(hash_name: HashName | None) -> tuple[Any, Any, Any]:
 
     def verify(key: HSMObject, params: Any, data: bytes, signature: bytes) -> None:
         name, salt = settings(params)
-        public = key.public_key()
-        assert asymmetric.is_rsa(public)
         prehashed = hash_name is None
-        asymmetric.rsa_pss_verify(public, signature, data, name, salt, prehashed=prehashed)
+        public = key.public_key()  # an RSA key: the registry checked the key type
+        asymmetric.rsa_pss_verify(public, signature, data, name, salt, prehashed=prehashed)  # type: ignore[arg-type]
 
     def stream(key: HSMObject, params: Any) -> SignStream:
         name, salt = settings(params)
@@ -95,8 +95,7 @@ def _pss(hash_name: HashName | None) -> tuple[Any, Any, Any]:
 
         def verify_digest(digest: bytes, signature: bytes) -> None:
             public = key.public_key()
-            assert asymmetric.is_rsa(public)
-            asymmetric.rsa_pss_verify(public, signature, digest, name, salt, prehashed=True)
+            asymmetric.rsa_pss_verify(public, signature, digest, name, salt, prehashed=True)  # type: ignore[arg-type]
 
         return HashThenSign(name, sign_digest, verify_digest)
 
