@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.engine import HSM
 from strongroom.engine.audit import verify_chain
 from strongroom.errors import AuditChainBroken, AuthenticationFailed
-from strongroom.store.api import AuditRecord
+from strongroom.store.api import AuditRecord, RawStore
 from strongroom.store.sqlite import SQLiteStore
 from strongroom.testing import fast_config
 
@@ -148,3 +149,92 @@ def test_boot_counter_advances_and_chain_spans_restarts(sqlite_path: Path) -> No
         assert hsm.info()["boot"] == expected_boot
         assert hsm.verify_audit() > 0
         hsm.close()
+
+
+# --- queued records of events that change no persistent state --------------------------------
+
+
+def _stored_events(store: RawStore) -> list[str]:
+    return [r.event for r in store.audit_records()]
+
+
+def _wrap_setup(cluster: Cluster) -> tuple[int, int]:
+    kek = cluster.alice.generate_key(Mechanism.AES_KEY_GEN, {A.VALUE_LEN: 32, A.TOKEN: True})
+    key = cluster.alice.generate_key(
+        Mechanism.AES_KEY_GEN, {A.VALUE_LEN: 32, A.TOKEN: True, A.EXTRACTABLE: True}
+    )
+    return kek, key
+
+
+def test_export_records_reach_the_store_by_the_timer(sqlite_path: Path) -> None:
+    """A wrap's audit record is written within the flush interval, with no other activity."""
+    cluster = build(SQLiteStore(sqlite_path), audit_flush_seconds=0.01)
+    kek, key = _wrap_setup(cluster)
+    cluster.alice.wrap_key(Mechanism.AES_KEY_WRAP_KWP, kek, key)
+    reader = SQLiteStore(sqlite_path)
+    try:
+        for _ in range(200):
+            if "key-wrap" in _stored_events(reader):
+                break
+            time.sleep(0.01)
+        assert "key-wrap" in _stored_events(reader)
+    finally:
+        reader.close()
+        cluster.hsm.close()
+
+
+def test_queued_records_keep_their_place_in_the_chain(sqlite_path: Path) -> None:
+    """Queued events precede the next durable write's records, and the chain verifies."""
+    cluster = build(SQLiteStore(sqlite_path), audit_flush_seconds=60)
+    kek, key = _wrap_setup(cluster)
+    cluster.alice.wrap_key(Mechanism.AES_KEY_WRAP_KWP, kek, key)
+    session_key = cluster.alice.generate_key(Mechanism.AES_KEY_GEN, {A.VALUE_LEN: 16})
+    cluster.alice.destroy_object(session_key)
+    cluster.alice.set_attributes(key, {A.LABEL: "after"})  # a durable write
+    names = events(cluster)
+    tail = names[names.index("key-wrap") :]
+    assert tail[:4] == ["key-wrap", "key-generate", "key-destroy", "key-set-attribute"]
+    cluster.hsm.close()
+    store = SQLiteStore(sqlite_path)
+    try:
+        verify_chain(store.audit_records())
+    finally:
+        store.close()
+
+
+def test_a_full_batch_is_written_at_once(sqlite_path: Path) -> None:
+    """When AUDIT_BATCH events wait, they are written without waiting for the timer."""
+    from strongroom.engine.core import AUDIT_BATCH
+
+    cluster = build(SQLiteStore(sqlite_path), audit_flush_seconds=60)
+    kek, key = _wrap_setup(cluster)
+    before = len(_stored_events(cluster.hsm._core.store))
+    for _ in range(AUDIT_BATCH):
+        cluster.alice.wrap_key(Mechanism.AES_KEY_WRAP_KWP, kek, key)
+    after = _stored_events(cluster.hsm._core.store)
+    assert len(after) - before == AUDIT_BATCH
+    cluster.hsm.close()
+
+
+def test_close_writes_what_is_queued(sqlite_path: Path) -> None:
+    """Closing the HSM writes every queued record before the store closes."""
+    cluster = build(SQLiteStore(sqlite_path), audit_flush_seconds=60)
+    kek, key = _wrap_setup(cluster)
+    cluster.alice.wrap_key(Mechanism.AES_KEY_WRAP_KWP, kek, key)
+    cluster.hsm.close()
+    store = SQLiteStore(sqlite_path)
+    try:
+        assert "key-wrap" in _stored_events(store)
+        verify_chain(store.audit_records())
+    finally:
+        store.close()
+
+
+def test_a_failed_write_keeps_the_queue(cluster: Cluster) -> None:
+    """If the write that carries queued events fails, they are carried by the next one."""
+    kek, key = _wrap_setup(cluster)
+    cluster.alice.wrap_key(Mechanism.AES_KEY_WRAP_KWP, kek, key)
+    core = cluster.hsm._core
+    with pytest.raises(RuntimeError), core.write("test"):
+        raise RuntimeError("boom")
+    assert "key-wrap" in events(cluster)

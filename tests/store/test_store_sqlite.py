@@ -171,9 +171,14 @@ def test_non_durable_commit_is_committed_and_restores_full_sync(db_path: Path) -
 
 def test_non_durable_transaction_rolls_back_and_restores_full_sync(store: SQLiteStore) -> None:
     """A failing durable=False transaction leaves nothing behind and FULL sync in force."""
-    with pytest.raises(RuntimeError), store.transaction(durable=False) as tx:
-        tx.set_meta("k", b"v")
-        raise RuntimeError("boom")
+
+    def fail() -> None:
+        with store.transaction(durable=False) as tx:
+            tx.set_meta("k", b"v")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail()
     assert store.get_meta("k") is None
     assert store._writer.execute("PRAGMA synchronous").fetchone() == (2,)
 

@@ -50,6 +50,7 @@ def read_audit(core: Core, start_seq: int = 1) -> list[dict[str, object]]:
     """Audit records from ``start_seq``, with details decoded."""
     if isinstance(start_seq, bool) or not isinstance(start_seq, int) or start_seq < 1:
         raise ArgumentsBad("start_seq must be a positive integer")
+    core.flush_audit()
     return [
         {
             "seq": r.seq,

@@ -98,6 +98,36 @@ class AuditLog:
         self._pending = _Head(seq, entry_hash, boot)
         return entry
 
+    def record_many(
+        self,
+        tx: StoreTransaction,
+        boot: int,
+        events: Iterable[tuple[int, str, str, Mapping[str, DetailValue]]],
+    ) -> None:
+        """Append several records (timestamp, event, actor, details) inside ``tx`` at once."""
+        base = self._pending or self._head
+        seq, prev = base.seq, base.hash
+        entries: list[AuditRecord] = []
+        for timestamp_ns, event, actor, details in events:
+            seq += 1
+            encoded = encode_cbor(dict(details))
+            entry_hash = audit_hash(
+                seq=seq,
+                boot=boot,
+                timestamp_ns=timestamp_ns,
+                event=event,
+                actor=actor,
+                details=encoded,
+                prev_hash=prev,
+            )
+            entries.append(
+                AuditRecord(seq, boot, timestamp_ns, event, actor, encoded, prev, entry_hash)
+            )
+            prev = entry_hash
+        if entries:
+            tx.append_audits(entries)
+            self._pending = _Head(seq, prev, boot)
+
     def committed(self) -> None:
         """The transaction holding the pending records committed."""
         if self._pending is not None:

@@ -54,6 +54,9 @@ class HSMConfig:
     unseal_provider: UnsealProvider | None = None
     self_test_broken: frozenset[str] = frozenset()
     object_cache_size: int = 65536
+    audit_flush_seconds: float = 0.05
+    """How long an audit record of a non-state event (an export, a session object, a
+    logout) may wait in memory before it is written; see ``Core.queue_audit``."""
 
     def __post_init__(self) -> None:
         if self.password_iterations < MIN_ITERATIONS and not self.allow_weak_kdf:

@@ -9,6 +9,7 @@ crypto) operate on a ``Core``; they never open store transactions themselves.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from strongroom.engine.audit import AuditLog, DetailValue
 from strongroom.engine.config import HSMConfig
 from strongroom.engine.mechanisms.registry import MechanismRegistry
 from strongroom.engine.objects import ObjectCatalog
-from strongroom.errors import ErrorState, SelfTestFailed, SessionHandleInvalid
+from strongroom.errors import ErrorState, SelfTestFailed, SessionHandleInvalid, StrongroomError
 from strongroom.model.access import authorize
 from strongroom.model.codec import decode_cbor, encode_cbor
 from strongroom.store.api import RawStore, StoreTransaction
@@ -45,6 +46,20 @@ class SessionState:
     def actor(self) -> str:
         """How the audit log names whoever acts through this session."""
         return self.username if self.username is not None else "-"
+
+
+@dataclass(frozen=True, slots=True)
+class _QueuedAudit:
+    """An audit event waiting for the next write (see ``Core.queue_audit``)."""
+
+    actor: str
+    timestamp_ns: int
+    event: str
+    details: dict[str, DetailValue]
+
+
+AUDIT_BATCH = 256
+"""Queued audit events are written at once when this many are waiting."""
 
 
 @dataclass(slots=True)
@@ -114,6 +129,8 @@ class Core:
         self.rng = _LatchingRandom(config.rng, self)
         self.sessions: dict[int, SessionState] = {}
         self._next_session = 0
+        self._audit_queue: list[_QueuedAudit] = []
+        self._audit_timer: threading.Timer | None = None
 
     @property
     def sealed(self) -> bool:
@@ -132,12 +149,20 @@ class Core:
         ``RawStore.transaction``."""
         with self.lock:
             writer: Writer
+            queued, self._audit_queue = self._audit_queue, []
             try:
                 with self.store.transaction(durable=durable) as tx:
+                    if queued:  # events that happened before this write come first
+                        self.audit.record_many(
+                            tx,
+                            self.boot,
+                            ((q.timestamp_ns, q.event, q.actor, q.details) for q in queued),
+                        )
                     writer = Writer(tx, self, actor)
                     yield writer
             except BaseException:
                 self.audit.rolled_back()
+                self._audit_queue[:0] = queued  # not lost: the next write carries them
                 raise
             self.audit.committed()
             for action in writer.after:
@@ -146,9 +171,58 @@ class Core:
     def audit_only(
         self, actor: str, event: str, *, durable: bool = True, **details: DetailValue
     ) -> None:
-        """Write one audit record on its own (login failures, self-test results…)."""
-        with self.write(actor, durable=durable) as w:
+        """Write one audit record on its own (login failures, self-test results…).
+
+        ``durable=False`` queues it instead (``queue_audit``): for events that change no
+        persistent state, such as exports, session objects and logouts.
+        """
+        if not durable:
+            self.queue_audit(actor, event, details)
+            return
+        with self.write(actor) as w:
             w.audit(event, **details)
+
+    def queue_audit(self, actor: str, event: str, details: Mapping[str, DetailValue]) -> None:
+        """Record an event of no persistent state without a store write per event.
+
+        The event gets its timestamp now and its place in the hash chain when written: with
+        the next write of any kind, when ``AUDIT_BATCH`` events wait, or at the latest after
+        ``config.audit_flush_seconds`` (a timer), and always before the audit log is read
+        or the HSM closes. The price, documented in docs/architecture.md: a crash can lose
+        the events of that last interval — never a state change, which is always durable.
+        """
+        with self.lock:
+            self._audit_queue.append(
+                _QueuedAudit(actor, self.config.clock.now_ns(), event, dict(details))
+            )
+            if len(self._audit_queue) >= AUDIT_BATCH:
+                self.flush_audit()
+            elif self._audit_timer is None:
+                timer = threading.Timer(self.config.audit_flush_seconds, self._timed_flush)
+                timer.daemon = True
+                self._audit_timer = timer
+                timer.start()
+
+    def _timed_flush(self) -> None:
+        with self.lock:
+            self._audit_timer = None
+            # A closing or failing store: the next write (or close) carries the events.
+            with contextlib.suppress(StrongroomError):
+                self.flush_audit()
+
+    def flush_audit(self) -> None:
+        """Write every queued audit event now (one non-durable transaction)."""
+        with self.lock:
+            if self._audit_queue:
+                with self.write("-", durable=False):
+                    pass
+
+    def stop_audit_timer(self) -> None:
+        """Cancel a pending timed flush (the HSM is closing; it flushes itself)."""
+        with self.lock:
+            if self._audit_timer is not None:
+                self._audit_timer.cancel()
+                self._audit_timer = None
 
     # --- sessions and permissions --------------------------------------------------------
 

@@ -91,6 +91,8 @@ class HSM:
         with self._core.lock:
             for state in list(self._core.sessions.values()):
                 Session(self._core, state).close()
+            self._core.stop_audit_timer()
+            self._core.flush_audit()
             self._core.catalog.storage_key = None
             self._core.store.close()
 

@@ -142,18 +142,25 @@ def store_new(
 ) -> list[int]:
     """Give new objects handles, persist token objects and audit the event atomically."""
     _require_token_storage(core, *objects)
-    durable = any(o.session is None for o in objects)  # session objects die with the process
-    with core.write(session.actor, durable=durable) as w:
+    audit_details = {k: v for k, v in details.items() if isinstance(v, str | int | bool)}
+    if all(o.session is not None for o in objects):
+        # Session objects never reach the store and die with the process: no write, and
+        # the audit record is queued (Core.queue_audit).
+        with core.lock:
+            for obj in objects:
+                obj.handle = core.catalog.new_session_handle()
+                core.catalog.add_session_object(obj)
+            core.queue_audit(
+                session.actor, event, {"handles": [o.handle for o in objects], **audit_details}
+            )
+        return [o.handle for o in objects]
+    with core.write(session.actor) as w:
         for obj in objects:
             obj.handle = (
                 w.tx.allocate_handle() if obj.session is None else core.catalog.new_session_handle()
             )
             w.on_commit(core.catalog.write(w.tx, obj))
-        w.audit(
-            event,
-            handles=[o.handle for o in objects],
-            **{k: v for k, v in details.items() if isinstance(v, str | int | bool)},
-        )
+        w.audit(event, handles=[o.handle for o in objects], **audit_details)
     return [o.handle for o in objects]
 
 
@@ -467,6 +474,10 @@ def destroy_object(core: Core, session: SessionState, handle: object) -> None:
         obj = owned(core, session, handle)
         if obj.attributes.get(Attribute.DESTROYABLE) is False:
             raise ActionProhibited("the object is not DESTROYABLE")
+        if obj.session is not None:  # never in the store: forget it, queue the audit record
+            core.catalog.forget(obj.handle)
+            core.queue_audit(session.actor, "key-destroy", {"handle": obj.handle})
+            return
         with core.write(session.actor) as w:
             w.on_commit(core.catalog.delete(w.tx, obj))
             w.audit("key-destroy", handle=obj.handle)

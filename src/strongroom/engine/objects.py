@@ -226,6 +226,10 @@ class ObjectCatalog:
         with self._lock:
             self._remember(obj)
 
+    def add_session_object(self, obj: HSMObject) -> None:
+        """Hold a new session object (it never reaches the store)."""
+        self._remember_locked(obj)
+
     def forget(self, handle: int) -> None:
         """Drop an object from memory (after destroy, or to force a reload)."""
         with self._lock:

@@ -12,7 +12,7 @@ on stable storage (fsync'd); when it raises, nothing written inside it is visibl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -131,6 +131,9 @@ class StoreTransaction(Protocol):
 
     def append_audit(self, record: AuditRecord) -> None:
         """Append an audit record; ``record.seq`` must be the last seq + 1."""
+
+    def append_audits(self, records: Sequence[AuditRecord]) -> None:
+        """Append consecutive audit records at once; the first's seq is the last seq + 1."""
 
 
 class RawStore(Protocol):

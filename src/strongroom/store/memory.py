@@ -12,7 +12,7 @@ not import crypto or interpret the bytes it holds.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from strongroom.errors import StorageError, StoreCorrupt
@@ -356,6 +356,11 @@ class _MemoryTransaction:
         self._check_live()
         check_meta(key, value)
         self.meta[key] = value
+
+    def append_audits(self, records: Sequence[AuditRecord]) -> None:
+        """Append consecutive audit records at once; the first's seq is the last seq + 1."""
+        for record in records:
+            self.append_audit(record)
 
     def append_audit(self, record: AuditRecord) -> None:
         """Append an audit record; ``record.seq`` must be the last seq + 1."""

@@ -535,24 +535,29 @@ class _SQLiteTransaction:
 
     def append_audit(self, record: AuditRecord) -> None:
         """Append an audit record; ``record.seq`` must be the last seq + 1."""
+        self.append_audits((record,))
+
+    def append_audits(self, records: Sequence[AuditRecord]) -> None:
+        """Append consecutive audit records at once; the first's seq is the last seq + 1."""
         self._check_live()
-        check_audit_record(record)
+        if not records:
+            return
         ((last,),) = self._execute("SELECT max(seq) FROM audit")
-        if record.seq != (last or 0) + 1:
-            raise StorageError("audit record out of sequence: seq must be the last seq + 1")
-        self._execute(
-            _APPEND_AUDIT,
-            (
-                record.seq,
-                record.boot,
-                record.timestamp_ns,
-                record.event,
-                record.actor,
-                record.details,
-                record.prev_hash,
-                record.hash,
-            ),
-        )
+        expected = (last or 0) + 1
+        for record in records:
+            check_audit_record(record)
+            if record.seq != expected:
+                raise StorageError("audit record out of sequence: seq must be the last seq + 1")
+            expected += 1
+        rows = [
+            (r.seq, r.boot, r.timestamp_ns, r.event, r.actor, r.details, r.prev_hash, r.hash)
+            for r in records
+        ]
+        try:
+            self._conn.executemany(_APPEND_AUDIT, rows)
+        except sqlite3.Error as exc:
+            self.failed = True
+            raise _translate(exc, "append audit records") from exc
 
 
 # --- file creation and format checks --------------------------------------------------------------
