@@ -80,30 +80,14 @@ class AuditLog:
         details: Mapping[str, DetailValue] | None = None,
     ) -> AuditRecord:
         """Append one record inside ``tx``; call ``committed``/``rolled_back`` after."""
-        base = self._pending or self._head
-        encoded = encode_cbor(dict(details or {}))
-        seq = base.seq + 1
-        prev = base.hash
-        entry_hash = audit_hash(
-            seq=seq,
-            boot=boot,
-            timestamp_ns=timestamp_ns,
-            event=event,
-            actor=actor,
-            details=encoded,
-            prev_hash=prev,
-        )
-        entry = AuditRecord(seq, boot, timestamp_ns, event, actor, encoded, prev, entry_hash)
-        tx.append_audit(entry)
-        self._pending = _Head(seq, entry_hash, boot)
-        return entry
+        return self.record_many(tx, boot, [(timestamp_ns, event, actor, details or {})])[0]
 
     def record_many(
         self,
         tx: StoreTransaction,
         boot: int,
         events: Iterable[tuple[int, str, str, Mapping[str, DetailValue]]],
-    ) -> None:
+    ) -> list[AuditRecord]:
         """Append several records (timestamp, event, actor, details) inside ``tx`` at once."""
         base = self._pending or self._head
         seq, prev = base.seq, base.hash
@@ -127,6 +111,7 @@ class AuditLog:
         if entries:
             tx.append_audits(entries)
             self._pending = _Head(seq, prev, boot)
+        return entries
 
     def committed(self) -> None:
         """The transaction holding the pending records committed."""
