@@ -772,3 +772,109 @@ def test_iterators_stop_with_storage_error_when_the_store_closes(store: RawStore
     store.close()
     with pytest.raises(StorageError):
         list(objects)
+
+
+# --- snapshots, clearing and counters (backup and restore) ------------------------------------
+
+
+def _populate_for_snapshot(store: RawStore) -> tuple[int, int]:
+    alice, bob = add_users(store, "alice", "bob")
+    with store.transaction() as tx:
+        h1, h2 = tx.allocate_handle(), tx.allocate_handle()
+        tx.put_object(make_object(h1, owner=alice))
+        tx.put_object(make_object(h2, owner=alice))
+        tx.set_shares(h1, frozenset({bob}))
+        tx.set_meta("policy", b"p")
+        tx.append_audit(make_audit(1))
+    return h1, h2
+
+
+def test_snapshot_sees_one_moment_while_writes_go_on(store: RawStore) -> None:
+    """A snapshot keeps showing the state it started with while later commits land."""
+    h1, h2 = _populate_for_snapshot(store)
+    with store.snapshot() as snap:
+        with store.transaction() as tx:
+            tx.delete_object(h2)
+            tx.set_meta("policy", b"changed")
+            tx.put_object(make_object(tx.allocate_handle(), owner=1))
+        objects = list(snap.objects())
+        assert [record.handle for record, _ in objects] == [h1, h2]
+        assert objects[0][1] == frozenset({2})
+        assert objects[1][1] == frozenset()
+        assert snap.count_objects() == 2
+        assert [u.username for u in snap.users()] == ["alice", "bob"]
+        assert snap.meta() == {"policy": b"p"}
+        assert snap.counters() == (2, 2)
+        last = snap.last_audit()
+        assert last is not None
+        assert last.seq == 1
+    assert store.count_objects() == 2  # h1 and the new one
+
+
+def test_snapshot_of_many_objects_keeps_shares_with_their_objects(store: RawStore) -> None:
+    """Objects beyond one read batch come back in order, each with its own shares."""
+    (alice, bob) = add_users(store, "alice", "bob")
+    with store.transaction() as tx:
+        for i in range(1, 1301):
+            tx.put_object(make_object(i, owner=alice))
+            if i % 7 == 0:
+                tx.set_shares(i, frozenset({bob}))
+    with store.snapshot() as snap:
+        seen = list(snap.objects())
+    assert [r.handle for r, _ in seen] == list(range(1, 1301))
+    assert all((shares == frozenset({bob})) == (r.handle % 7 == 0) for r, shares in seen)
+
+
+def test_clear_state_keeps_audit_counters_and_chosen_meta(store: RawStore) -> None:
+    """clear_state empties objects, shares, users and unkept meta in one transaction."""
+    _populate_for_snapshot(store)
+    with store.transaction() as tx:
+        tx.set_meta("hsm_id", b"keep me")
+    with store.transaction() as tx:
+        tx.clear_state(frozenset({"hsm_id"}))
+        tx.put_user(make_user(7, "carol"))
+    assert store.count_objects() == 0
+    assert [u.username for u in store.list_users()] == ["carol"]
+    assert store.get_meta("policy") is None
+    assert store.get_meta("hsm_id") == b"keep me"
+    assert store.get_meta("magic") is not None
+    assert [r.seq for r in store.audit_records()] == [1]
+    with store.transaction() as tx:
+        assert tx.allocate_handle() == 3  # counters never go back
+        assert tx.allocate_user_id() == 8
+
+
+def test_clear_state_rolls_back_with_its_transaction(store: RawStore) -> None:
+    """A failed restore-style transaction leaves the old state untouched."""
+    _populate_for_snapshot(store)
+
+    def state() -> object:
+        return observable_state(
+            store,
+            handles=range(1, 4),
+            user_ids=range(1, 4),
+            usernames=["alice", "bob"],
+            meta_keys=["policy"],
+            queries=[ObjectQuery()],
+        )
+
+    before = state()
+
+    def fail() -> None:
+        with store.transaction() as tx:
+            tx.clear_state(frozenset())
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert state() == before
+
+
+def test_raise_counters_only_moves_forward(store: RawStore) -> None:
+    """raise_counters advances the allocators and never moves them back."""
+    with store.transaction() as tx:
+        tx.raise_counters(100, 50)
+    with store.transaction() as tx:
+        tx.raise_counters(10, 5)
+        assert tx.allocate_handle() == 101
+        assert tx.allocate_user_id() == 51

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = [
+    "FORMAT_META_KEYS",
     "AuditRecord",
     "ObjectQuery",
     "ObjectRecord",
     "RawStore",
+    "StoreSnapshot",
     "StoreTransaction",
     "UserRecord",
 ]
@@ -102,6 +104,32 @@ class ObjectQuery:
     owner: int | None = None
 
 
+FORMAT_META_KEYS = frozenset({"magic", "schema_version"})
+"""Meta keys that belong to the store format: never set by callers, never cleared."""
+
+
+class StoreSnapshot(Protocol):
+    """One consistent, read-only view of the whole store, however long it is read."""
+
+    def objects(self) -> Iterator[tuple[ObjectRecord, frozenset[int]]]:
+        """Every object with the users it is shared with, in handle order."""
+
+    def count_objects(self) -> int:
+        """Number of objects."""
+
+    def users(self) -> list[UserRecord]:
+        """Every user, by user id."""
+
+    def meta(self) -> dict[str, bytes]:
+        """Every meta value except the format's own keys."""
+
+    def counters(self) -> tuple[int, int]:
+        """The allocation counters: the last handle and the last user id handed out."""
+
+    def last_audit(self) -> AuditRecord | None:
+        """The newest audit record, or ``None``."""
+
+
 class StoreTransaction(Protocol):
     """Writes inside one atomic, durable transaction."""
 
@@ -134,6 +162,16 @@ class StoreTransaction(Protocol):
 
     def append_audits(self, records: Sequence[AuditRecord]) -> None:
         """Append consecutive audit records at once; the first's seq is the last seq + 1."""
+
+    def clear_state(self, keep_meta: frozenset[str]) -> None:
+        """Delete every object, share and user, and every meta value not in ``keep_meta``.
+
+        The audit log, the allocation counters and the format's own meta keys stay. Used by
+        restore, which then writes the new state in the same transaction.
+        """
+
+    def raise_counters(self, last_handle: int, last_user_id: int) -> None:
+        """Advance the allocation counters to at least these values (never back)."""
 
 
 class RawStore(Protocol):
@@ -188,6 +226,9 @@ class RawStore(Protocol):
 
     def last_audit(self) -> AuditRecord | None:
         """The newest audit record, or ``None``."""
+
+    def snapshot(self) -> AbstractContextManager[StoreSnapshot]:
+        """A consistent read-only view for as long as the ``with`` block lasts (backups)."""
 
     def integrity_check(self) -> None:
         """Raise ``StoreCorrupt`` if the backend's own consistency check fails."""

@@ -31,9 +31,11 @@ from strongroom.store._checks import (
     matches,
 )
 from strongroom.store.api import (
+    FORMAT_META_KEYS,
     AuditRecord,
     ObjectQuery,
     ObjectRecord,
+    StoreSnapshot,
     StoreTransaction,
     UserRecord,
 )
@@ -111,6 +113,8 @@ class MemoryStore:
                     self._users.pop(user_id, None)
                 else:
                     self._users[user_id] = user
+            for key in txn.meta_deleted:
+                self._meta.pop(key, None)
             self._meta.update(txn.meta)
             self._audit.extend(txn.audit)
             self._last_handle = txn.last_handle
@@ -220,6 +224,23 @@ class MemoryStore:
         with self._state_lock:
             return self._audit[-1] if self._audit else None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[StoreSnapshot]:
+        """A consistent read-only view: a copy of the committed state, taken at once."""
+        self._check_open()
+        with self._state_lock:
+            snap = _MemorySnapshot(
+                objects=[
+                    (self._objects[h], self._shares.get(h, frozenset()))
+                    for h in sorted(self._objects)
+                ],
+                users=[self._users[u] for u in sorted(self._users)],
+                meta={k: v for k, v in self._meta.items() if k not in FORMAT_META_KEYS},
+                counters=(self._last_handle, self._last_user_id),
+                last_audit=self._audit[-1] if self._audit else None,
+            )
+        yield snap
+
     def integrity_check(self) -> None:
         """Raise ``StoreCorrupt`` if the in-memory invariants do not hold."""
         self._check_open()
@@ -246,6 +267,51 @@ class MemoryStore:
             self._closed = True
 
 
+class _MemorySnapshot:
+    """A ``StoreSnapshot`` over copied lists (records are immutable, so copies are cheap)."""
+
+    __slots__ = ("_counters", "_last_audit", "_meta", "_objects", "_users")
+
+    def __init__(
+        self,
+        *,
+        objects: list[tuple[ObjectRecord, frozenset[int]]],
+        users: list[UserRecord],
+        meta: dict[str, bytes],
+        counters: tuple[int, int],
+        last_audit: AuditRecord | None,
+    ) -> None:
+        self._objects = objects
+        self._users = users
+        self._meta = meta
+        self._counters = counters
+        self._last_audit = last_audit
+
+    def objects(self) -> Iterator[tuple[ObjectRecord, frozenset[int]]]:
+        """Every object with its shares, in handle order."""
+        return iter(self._objects)
+
+    def count_objects(self) -> int:
+        """Number of objects."""
+        return len(self._objects)
+
+    def users(self) -> list[UserRecord]:
+        """Every user, by user id."""
+        return list(self._users)
+
+    def meta(self) -> dict[str, bytes]:
+        """Every meta value except the format's own keys."""
+        return dict(self._meta)
+
+    def counters(self) -> tuple[int, int]:
+        """The last handle and user id handed out."""
+        return self._counters
+
+    def last_audit(self) -> AuditRecord | None:
+        """The newest audit record, or ``None``."""
+        return self._last_audit
+
+
 class _MemoryTransaction:
     """Staged writes of one ``MemoryStore`` transaction; reads see staged-over-committed."""
 
@@ -258,6 +324,7 @@ class _MemoryTransaction:
         self.shares: dict[int, frozenset[int]] = {}
         self.users: dict[int, UserRecord | None] = {}
         self.meta: dict[str, bytes] = {}
+        self.meta_deleted: set[str] = set()
         self.audit: list[AuditRecord] = []
         self.last_handle = store._last_handle
         self.last_user_id = store._last_user_id
@@ -356,6 +423,28 @@ class _MemoryTransaction:
         self._check_live()
         check_meta(key, value)
         self.meta[key] = value
+        self.meta_deleted.discard(key)
+
+    def clear_state(self, keep_meta: frozenset[str]) -> None:
+        """Delete every object, share, user and meta value not in ``keep_meta``."""
+        self._check_live()
+        for handle in self._store._objects.keys() | self.objects.keys():
+            self.objects[handle] = None
+            self.shares[handle] = frozenset()
+        for user_id in self._store._users.keys() | self.users.keys():
+            self.users[user_id] = None
+        for key in self._store._meta.keys() | self.meta.keys():
+            if key not in keep_meta and key not in FORMAT_META_KEYS:
+                self.meta.pop(key, None)
+                self.meta_deleted.add(key)
+
+    def raise_counters(self, last_handle: int, last_user_id: int) -> None:
+        """Advance the allocation counters to at least these values (never back)."""
+        self._check_live()
+        lookup_int(last_handle, "handle")
+        lookup_int(last_user_id, "user_id")
+        self.last_handle = max(self.last_handle, last_handle)
+        self.last_user_id = max(self.last_user_id, last_user_id)
 
     def append_audits(self, records: Sequence[AuditRecord]) -> None:
         """Append consecutive audit records at once; the first's seq is the last seq + 1."""

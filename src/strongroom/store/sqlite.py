@@ -10,6 +10,7 @@ Argument checks are shared with ``store.memory`` so both backends fail the same 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -57,9 +58,11 @@ from strongroom.store._sqlite_sql import (
     _user_from_row,
 )
 from strongroom.store.api import (
+    FORMAT_META_KEYS,
     AuditRecord,
     ObjectQuery,
     ObjectRecord,
+    StoreSnapshot,
     StoreTransaction,
     UserRecord,
 )
@@ -324,6 +327,24 @@ class SQLiteStore:
         rows = self._query(_LAST_AUDIT)
         return _audit_from_row(rows[0]) if rows else None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[StoreSnapshot]:
+        """A consistent read-only view: its own connection in one read transaction (WAL)."""
+        self._check_open()
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("BEGIN")
+            snap = _SQLiteSnapshot(conn)
+            snap.counters()  # the first read fixes the snapshot
+            yield snap
+        except sqlite3.Error as exc:
+            raise _translate(exc, "read a snapshot of the store") from exc
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            conn.close()
+
     # --- maintenance ---
 
     def integrity_check(self) -> None:
@@ -382,6 +403,71 @@ class SQLiteStore:
                 self._writer.close()  # the last connection checkpoints the WAL into the file
             except sqlite3.Error as exc:
                 raise _translate(exc, "close the store") from exc
+
+
+class _SQLiteSnapshot:
+    """A ``StoreSnapshot`` on a private connection inside one read transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _translate(exc, "read a snapshot of the store") from exc
+
+    def objects(self) -> Iterator[tuple[ObjectRecord, frozenset[int]]]:
+        """Every object with its shares, in handle order (batched, one snapshot)."""
+        after = INT64_MIN
+        while True:
+            rows = self._rows(_ITER_OBJECTS, (after, _BATCH))
+            if not rows:
+                return
+            first, last = rows[0][0], rows[-1][0]
+            shares: dict[int, set[int]] = {}
+            for handle, user_id in self._rows(
+                "SELECT handle, user_id FROM shares WHERE handle BETWEEN ? AND ?", (first, last)
+            ):
+                shares.setdefault(handle, set()).add(user_id)
+            for row in rows:
+                yield _object_from_row(row), frozenset(shares.get(row[0], ()))
+            if len(rows) < _BATCH:
+                return
+            after = last
+
+    def count_objects(self) -> int:
+        """Number of objects."""
+        ((count,),) = self._rows("SELECT count(*) FROM objects")
+        return int(count)
+
+    def users(self) -> list[UserRecord]:
+        """Every user, by user id."""
+        return [_user_from_row(row) for row in self._rows(_LIST_USERS)]
+
+    def meta(self) -> dict[str, bytes]:
+        """Every meta value except the format's own keys."""
+        out: dict[str, bytes] = {}
+        for key, value in self._rows("SELECT key, value FROM meta ORDER BY key"):
+            if key in FORMAT_META_KEYS:
+                continue
+            if type(value) is not bytes:
+                raise StoreCorrupt("a meta value is not a blob")
+            out[key] = value
+        return out
+
+    def counters(self) -> tuple[int, int]:
+        """The last handle and user id handed out."""
+        values = dict(self._rows("SELECT name, value FROM counters"))
+        handle, user_id = values.get(_HANDLE_COUNTER), values.get(_USER_ID_COUNTER)
+        if type(handle) is not int or type(user_id) is not int:
+            raise StoreCorrupt("an allocation counter is missing")
+        return handle, user_id
+
+    def last_audit(self) -> AuditRecord | None:
+        """The newest audit record, or ``None``."""
+        rows = self._rows(_LAST_AUDIT)
+        return _audit_from_row(rows[0]) if rows else None
 
 
 class _SQLiteTransaction:
@@ -536,6 +622,24 @@ class _SQLiteTransaction:
     def append_audit(self, record: AuditRecord) -> None:
         """Append an audit record; ``record.seq`` must be the last seq + 1."""
         self.append_audits((record,))
+
+    def clear_state(self, keep_meta: frozenset[str]) -> None:
+        """Delete every object, share, user and meta value not in ``keep_meta``."""
+        self._check_live()
+        self._execute("DELETE FROM shares")
+        self._execute("DELETE FROM objects")
+        self._execute("DELETE FROM users")
+        for (key,) in self._execute("SELECT key FROM meta"):
+            if key not in keep_meta and key not in FORMAT_META_KEYS:
+                self._execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def raise_counters(self, last_handle: int, last_user_id: int) -> None:
+        """Advance the allocation counters to at least these values (never back)."""
+        self._check_live()
+        lookup_int(last_handle, "handle")
+        lookup_int(last_user_id, "user_id")
+        self._advance(_HANDLE_COUNTER, last_handle)
+        self._advance(_USER_ID_COUNTER, last_user_id)
 
     def append_audits(self, records: Sequence[AuditRecord]) -> None:
         """Append consecutive audit records at once; the first's seq is the last seq + 1."""
