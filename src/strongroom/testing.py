@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from strongroom.crypto.keywrap import aes_key_unwrap, aes_key_wrap
 from strongroom.crypto.random import DeterministicRandom
 from strongroom.engine.config import HSMConfig
+from strongroom.engine.identity import ManufacturerIdentity, ServiceIdentity
 from strongroom.store.memory import MemoryStore
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "FakeClock",
     "MemoryStore",
     "StaticKeyUnseal",
+    "fake_manufacturer",
+    "fake_service",
     "fast_config",
 ]
 
@@ -56,6 +59,22 @@ class StaticKeyUnseal:
     def unwrap(self, blob: bytes) -> bytes:
         """Inverse of ``wrap``."""
         return aes_key_unwrap(self.kek, blob)
+
+
+_IDENTITIES: dict[str, ManufacturerIdentity] = {}
+
+
+def fake_manufacturer(manufacturer_id: str = "test-maker", seed: int = 1) -> ManufacturerIdentity:
+    """A fixed manufacturer for tests: the MKBK comes from ``seed``; one CA per id (cached)."""
+    cached = _IDENTITIES.get(manufacturer_id)
+    if cached is None:
+        cached = _IDENTITIES[manufacturer_id] = ManufacturerIdentity.create(manufacturer_id)
+    return ManufacturerIdentity(manufacturer_id, bytes([seed]) * 32, cached.ca_key, cached.ca_cert)
+
+
+def fake_service(service_id: str = "test-service", seed: int = 2) -> ServiceIdentity:
+    """A fixed service for tests: the AKBK comes from ``seed``."""
+    return ServiceIdentity(service_id, bytes([seed]) * 32)
 
 
 def fast_config(**overrides: object) -> HSMConfig:

@@ -50,6 +50,7 @@ from strongroom.crypto.asymmetric import (
     rsa_public_components,
     rsa_public_key_from_components,
 )
+from strongroom.crypto.certs import create_ca, load_certificate_subject
 from strongroom.crypto.ecdh import ecdh_shared_secret
 from strongroom.crypto.hashing import (
     DIGEST_SIZES,
@@ -163,6 +164,7 @@ __all__ = [
     "aes_key_wrap_with_padding",
     "aes_stream",
     "constant_time_equal",
+    "create_ca",
     "curve_for_ec_params",
     "curve_of",
     "digest",
@@ -193,6 +195,7 @@ __all__ = [
     "is_rsa",
     "kbkdf_counter",
     "kbkdf_counter_hmac",
+    "load_certificate_subject",
     "load_private_key_der",
     "load_public_key_der",
     "mldsa_parameter_set_of",

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from strongroom.crypto.random import RandomSource, SystemRandom
+from strongroom.engine.approval import BackupApproval
+from strongroom.engine.identity import ManufacturerIdentity
 from strongroom.engine.passwords import MIN_ITERATIONS
 from strongroom.errors import ArgumentsBad
 from strongroom.store.sealing import UnsealProvider
@@ -54,6 +56,10 @@ class HSMConfig:
     unseal_provider: UnsealProvider | None = None
     self_test_broken: frozenset[str] = frozenset()
     object_cache_size: int = 65536
+    manufacturer: ManufacturerIdentity | None = None
+    """The identity of whoever made this HSM (needed to make or restore backups)."""
+    backup_approval: BackupApproval | None = None
+    """Asked before every backup and restore when set (see ``engine.approval``)."""
     audit_flush_seconds: float = 0.05
     """How long an audit record of a non-state event (an export, a session object, a
     logout) may wait in memory before it is written; see ``Core.queue_audit``."""

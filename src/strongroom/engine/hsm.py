@@ -9,12 +9,15 @@ through ``Session``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
-from strongroom.engine import admin_ops, user_ops
+from strongroom.engine import admin_ops, backup_ops, user_ops
 from strongroom.engine.audit import verify_chain
+from strongroom.engine.backup_ops import BackupStream, RestoreResult
 from strongroom.engine.config import HSMConfig
 from strongroom.engine.core import Core
+from strongroom.engine.identity import ServiceIdentity
 from strongroom.engine.mechanisms.registry import MechanismRegistry, default_registry
 from strongroom.engine.sessions import Session
 from strongroom.errors import ArgumentsBad, StoreCorrupt
@@ -66,6 +69,7 @@ class HSM:
             w.tx.set_meta("boot", boot.to_bytes(8, "big"))
             w.audit("boot", boot=boot)
         admin_ops.run_self_tests(core, "hsm")
+        backup_ops.record_manufacturer(core, config.manufacturer)
         _auto_unseal(core)
         return cls(core)
 
@@ -81,6 +85,20 @@ class HSM:
     def registry(self) -> MechanismRegistry:
         """The mechanisms this HSM offers."""
         return self._core.registry
+
+    # --- backups (the service drives these; no user session is involved) -------------------
+
+    def configure_service(self, service: ServiceIdentity) -> None:
+        """Install the service identity (the AKBK); once, as CloudHSM's service does."""
+        backup_ops.configure_service(self._core, service)
+
+    def backup(self) -> BackupStream:
+        """Start a sealed backup of the whole state; iterate ``.chunks()`` for its bytes."""
+        return backup_ops.create_backup(self._core)
+
+    def restore(self, stream: Iterable[bytes], *, force: bool = False) -> RestoreResult:
+        """Replace the whole state with a backup's, all or nothing (``force``: allow rollback)."""
+        return backup_ops.restore_backup(self._core, stream, force=force)
 
     def verify_audit(self) -> int:
         """Verify the whole audit chain; returns its length, raises AUDIT_CHAIN_BROKEN."""
