@@ -20,6 +20,7 @@ __all__ = [
     "ActionProhibited",
     "AlreadyActivated",
     "AlreadyLoggedIn",
+    "ApprovalDenied",
     "ArgumentsBad",
     "AttributeReadOnly",
     "AttributeSensitive",
@@ -28,11 +29,21 @@ __all__ = [
     "AuditChainBroken",
     "AuthenticationError",
     "AuthenticationFailed",
+    "BackupError",
+    "BackupInvalid",
+    "BackupNotConfigured",
+    "BackupRollback",
+    "BackupWrongFamily",
     "DataLenRange",
+    "EnvelopeInvalid",
+    "EnvelopeVersionUnsupported",
     "ErrorState",
     "HSMSealed",
     "HSMStateError",
+    "IdentityInvalid",
     "IntegrityError",
+    "KMSAccessDenied",
+    "KMSError",
     "KeyFunctionNotPermitted",
     "KeyNotWrappable",
     "KeySizeRange",
@@ -44,7 +55,10 @@ __all__ = [
     "NotActivated",
     "NotKeyOwner",
     "NotLoggedIn",
+    "ObjectCorrupt",
     "ObjectHandleInvalid",
+    "ObjectNotFound",
+    "ObjectStoreError",
     "OperationActive",
     "OperationNotInitialized",
     "PermissionDenied",
@@ -385,6 +399,116 @@ class AuditChainBroken(StorageError):
     """The audit log has a gap, a reordering or an edited record."""
 
     code = "AUDIT_CHAIN_BROKEN"
+
+
+class ObjectStoreError(StorageError):
+    """A backup object store (filesystem or S3) failed or refused: unreachable, denied, no bucket.
+
+    The message names the store, the operation and the key, never a credential.
+    """
+
+    code = "OBJECT_STORE_ERROR"
+
+
+class ObjectNotFound(ObjectStoreError):
+    """No object is stored under this key."""
+
+    code = "OBJECT_NOT_FOUND"
+
+
+class ObjectCorrupt(ObjectStoreError):
+    """A stored object does not match the SHA-256 stored with it, or its record is damaged."""
+
+    code = "OBJECT_CORRUPT"
+
+
+# --- backups: the KMS and the envelope ---------------------------------------------------------
+
+
+class KMSError(StrongroomError):
+    """The KMS could not be reached or failed (network, timeout, server error, bad key file).
+
+    The same call may succeed later or after the configuration is fixed; nothing was decrypted.
+    """
+
+    code = "KMS_ERROR"
+
+
+class KMSAccessDenied(KMSError):
+    """The KMS refused to issue or unwrap a data key.
+
+    One code for every refusal: unknown key, a key other than the one that wrapped the data key,
+    an encryption context other than the one bound at wrapping, a damaged wrapped key, or
+    credentials without permission. Like AWS KMS, the causes are deliberately not told apart.
+    """
+
+    code = "KMS_ACCESS_DENIED"
+
+
+class EnvelopeInvalid(IntegrityError):
+    """A KMS envelope is malformed, truncated, reordered, spliced or fails authentication.
+
+    One uniform error (and message) for every integrity failure of the outer backup layer.
+    """
+
+    code = "ENVELOPE_INVALID"
+    UNIFORM_MESSAGE: ClassVar[str] = (
+        "the backup envelope is damaged, truncated or was tampered with"
+    )
+
+
+class EnvelopeVersionUnsupported(EnvelopeInvalid):
+    """The envelope carries a format version this release does not read (newer, or unknown)."""
+
+    code = "ENVELOPE_VERSION_UNSUPPORTED"
+    UNIFORM_MESSAGE: ClassVar[str] = (
+        "the backup envelope has a format version this Strongroom does not know"
+    )
+
+
+# --- backups and identities (the inner, HSM-made layer) ----------------------------------
+
+
+class IdentityInvalid(RequestError):
+    """A manufacturer or service identity is malformed, unreadable, or does not fit this HSM."""
+
+    code = "IDENTITY_INVALID"
+
+
+class BackupError(StrongroomError):
+    """A backup cannot be made or restored; nothing on the HSM was changed."""
+
+    code = "BACKUP_ERROR"
+
+
+class BackupInvalid(BackupError):
+    """The backup is damaged, truncated, reordered, spliced or not a backup at all."""
+
+    code = "BACKUP_INVALID"
+
+
+class BackupWrongFamily(BackupError):
+    """The backup was made by an HSM of another manufacturer or service: it cannot open here."""
+
+    code = "BACKUP_WRONG_FAMILY"
+
+
+class BackupRollback(BackupError):
+    """The backup is older than this HSM's current state; restore it only with ``force``."""
+
+    code = "BACKUP_ROLLBACK"
+
+
+class BackupNotConfigured(BackupError):
+    """This HSM has no manufacturer or service identity, so it cannot make or open backups."""
+
+    code = "BACKUP_NOT_CONFIGURED"
+
+
+class ApprovalDenied(BackupError):
+    """The approval step for a backup or restore said no."""
+
+    code = "APPROVAL_DENIED"
 
 
 def all_error_classes() -> list[type[StrongroomError]]:
