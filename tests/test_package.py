@@ -25,6 +25,10 @@ PUBLIC_MODULES = [
     "strongroom.testing",
     "strongroom.crypto",
     "strongroom.store.api",
+    "strongroom.backup",
+    "strongroom.backup.envelope",
+    "strongroom.backup.kms",
+    "strongroom.backup.objectstore",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Tests of the service side of backups: object stores, KMS providers, envelope, catalog."""
