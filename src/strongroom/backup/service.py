@@ -32,7 +32,7 @@ from strongroom.backup.catalog import (
 )
 from strongroom.backup.envelope import open_envelope, seal_envelope
 from strongroom.backup.kms.api import KMSProvider
-from strongroom.backup.objectstore.api import ObjectStore
+from strongroom.backup.objectstore.api import ObjectStore, StoredObject
 from strongroom.crypto.random import RandomSource, SystemRandom
 from strongroom.engine import HSM, Clock, SystemClock
 from strongroom.engine.backup_format import ByteReader, parse_header, read_chunk
@@ -204,25 +204,36 @@ class BackupService:
                 user_count=stream.header.user_count,
                 tags=tag_map,
             )
-            save_entry(r.store, entry)
-            try:
-                sealed = seal_envelope(
-                    _counting(stream.chunks(), progress),
-                    kms=r.kms,
-                    key_id=r.kms_key_id,
-                    context=self._context(entry),
-                    rng=self._rng,
-                )
-                stored = r.store.put(
-                    backup_object_key(entry.backup_id), sealed, metadata=entry.object_metadata()
-                )
-            except BaseException:
-                with contextlib.suppress(StrongroomError):
-                    r.store.delete(catalog_object_key(entry.backup_id))
-                raise
+            stored = self._store_enveloped(r, entry, _counting(stream.chunks(), progress))
         ready = replace(entry, state=BackupState.READY, size=stored.size, sha256=stored.sha256)
         save_entry(r.store, ready)
         return ready
+
+    def _store_enveloped(
+        self, region: Region, entry: BackupEntry, inner: Iterable[bytes]
+    ) -> StoredObject:
+        """Record ``entry`` as in progress, then envelope ``inner`` into the region's store.
+
+        On any failure nothing of the backup is left behind (object and catalog entry).
+        """
+        save_entry(region.store, entry)
+        try:
+            sealed = seal_envelope(
+                inner,
+                kms=region.kms,
+                key_id=region.kms_key_id,
+                context=self._context(entry),
+                rng=self._rng,
+            )
+            return region.store.put(
+                backup_object_key(entry.backup_id), sealed, metadata=entry.object_metadata()
+            )
+        except BaseException:
+            with contextlib.suppress(StrongroomError):
+                region.store.delete(backup_object_key(entry.backup_id))
+            with contextlib.suppress(StrongroomError):
+                region.store.delete(catalog_object_key(entry.backup_id))
+            raise
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -332,7 +343,7 @@ class BackupService:
         source = self.describe(backup_id)
         if source.state is not BackupState.READY:
             raise ActionProhibited(f"backup {backup_id} is not READY")
-        src, dst = self._region(source.region), self._region(destination)
+        dst = self._region(destination)
         copy = BackupEntry(
             backup_id=new_backup_id(self._rng),
             region=destination,
@@ -349,25 +360,8 @@ class BackupService:
             source_backup=source.backup_id,
             source_cluster=source.cluster_id,
         )
-        save_entry(dst.store, copy)
-        try:
-            with contextlib.closing(src.store.get(backup_object_key(backup_id))) as raw:  # type: ignore[type-var]
-                inner = open_envelope(raw, kms_for=src.kms, expected_context=self._context(source))
-                sealed = seal_envelope(
-                    _counting(inner, progress),
-                    kms=dst.kms,
-                    key_id=dst.kms_key_id,
-                    context=self._context(copy),
-                    rng=self._rng,
-                )
-                stored = dst.store.put(
-                    backup_object_key(copy.backup_id), sealed, metadata=copy.object_metadata()
-                )
-        except BaseException:
-            with contextlib.suppress(StrongroomError):
-                dst.store.delete(backup_object_key(copy.backup_id))
-                dst.store.delete(catalog_object_key(copy.backup_id))
-            raise
+        with self._inner(source, progress) as inner:
+            stored = self._store_enveloped(dst, copy, inner)
         return self._update(
             replace(copy, state=BackupState.READY, size=stored.size, sha256=stored.sha256)
         )
