@@ -1,4 +1,4 @@
-"""The ``strongroom`` command line (help, version and the engine demo for now)."""
+"""The ``strongroom`` command line: version, the engine demo, backups and identities."""
 
 from __future__ import annotations
 

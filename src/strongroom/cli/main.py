@@ -1,4 +1,10 @@
-"""Argument parsing and dispatch for the ``strongroom`` command."""
+"""Argument parsing and dispatch for the ``strongroom`` command.
+
+This module owns the top-level grammar (``version``, ``demo``, ``mechanisms``, and the
+``backup`` and ``identity`` groups, whose subcommands live in ``cli.backup_cmd`` and
+``cli.identity_cmd``) and hands each command to its module. Heavy imports happen inside the
+commands, so ``strongroom --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strongroom import __version__
+from strongroom.cli import backup_cmd, identity_cmd
 
 __all__ = ["main"]
 
@@ -29,6 +36,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="rewrite the generated table inside FILE (docs/mechanisms.md) instead",
     )
+    backup = sub.add_parser(
+        "backup",
+        help="sealed backups: create, list, copy, delete, verify, restore (docs/cli.md)",
+        description="Sealed backups of HSMs across regions (docs/cli.md).",
+    )
+    backup_cmd.configure_parser(backup)
+    identity = sub.add_parser(
+        "identity",
+        help="create manufacturer and service identities (docs/cli.md)",
+        description="Manufacturer and service identities: the roots of the backup keys.",
+    )
+    identity_cmd.configure_parser(identity)
     return parser
 
 
@@ -45,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.data_dir)
     if args.command == "mechanisms":
         return _mechanisms(args.update_doc)
+    if args.command == "backup":
+        return backup_cmd.run(args)
+    if args.command == "identity":
+        return identity_cmd.run(args)
     parser.print_help()
     return 0
 

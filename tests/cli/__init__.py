@@ -1,0 +1,1 @@
+"""Tests of the ``strongroom`` command line, run in-process through ``main(argv)``."""
