@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 from strongroom.constants import Attribute, KeyType, Mechanism, ObjectClass
 from strongroom.crypto.asymmetric import ec_params_for_curve, ec_point
 from strongroom.engine import ECDH1DeriveParams, GCMParams, HKDFParams, Session, SP800108Params
-from strongroom.engine.mechanisms.params import ECDHKDF, KBKDFPRF
 from strongroom.errors import (
     ArgumentsBad,
     KeyFunctionNotPermitted,
@@ -40,6 +39,7 @@ from strongroom.errors import (
     TemplateIncomplete,
     TemplateInconsistent,
 )
+from strongroom.model.params import ECDHKDF, KBKDFPRF
 from strongroom.testing import MemoryStore
 
 from .engine_helpers import Cluster, build

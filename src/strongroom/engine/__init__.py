@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from strongroom.engine.config import Clock, HSMConfig, SystemClock
 from strongroom.engine.hsm import HSM
-from strongroom.engine.mechanisms.params import (
+from strongroom.engine.sessions import Session
+from strongroom.engine.user_ops import UserInfo
+from strongroom.model.params import (
     CTRParams,
     ECDH1DeriveParams,
     EdDSAParams,
@@ -24,8 +26,6 @@ from strongroom.engine.mechanisms.params import (
     RSAAESKeyWrapParams,
     SP800108Params,
 )
-from strongroom.engine.sessions import Session
-from strongroom.engine.user_ops import UserInfo
 
 __all__ = [
     "HSM",

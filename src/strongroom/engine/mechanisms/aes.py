@@ -24,7 +24,6 @@ from strongroom.crypto.keywrap import (
 )
 from strongroom.crypto.modes import GCMDecryptStream, GCMEncryptStream
 from strongroom.crypto.random import RandomSource
-from strongroom.engine.mechanisms.params import GCMParams, require_none, require_params
 from strongroom.engine.mechanisms.registry import (
     CipherStream,
     Function,
@@ -34,6 +33,7 @@ from strongroom.engine.mechanisms.registry import (
 )
 from strongroom.engine.objects import HSMObject
 from strongroom.errors import IntegrityError, KeyNotWrappable, KeySizeRange
+from strongroom.model.params import GCMParams, require_none, require_params
 from strongroom.model.templates import Template
 
 __all__ = ["register"]

@@ -24,12 +24,6 @@ from strongroom.crypto.modes import (
     aes_stream,
 )
 from strongroom.crypto.random import RandomSource
-from strongroom.engine.mechanisms.params import (
-    CTRParams,
-    require_bytes,
-    require_none,
-    require_params,
-)
 from strongroom.engine.mechanisms.registry import (
     CipherStream,
     Function,
@@ -39,6 +33,12 @@ from strongroom.engine.mechanisms.registry import (
 )
 from strongroom.engine.mechanisms.streams import MACSignStream
 from strongroom.engine.objects import HSMObject
+from strongroom.model.params import (
+    CTRParams,
+    require_bytes,
+    require_none,
+    require_params,
+)
 
 __all__ = ["register"]
 

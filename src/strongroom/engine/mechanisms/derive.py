@@ -15,15 +15,15 @@ from strongroom.constants import KeyType, Mechanism
 from strongroom.crypto.ecdh import ecdh_shared_secret
 from strongroom.crypto.hashing import DIGEST_SIZES, HashName
 from strongroom.crypto.kdf import hkdf, hkdf_expand, hkdf_extract, kbkdf_counter, x963_kdf
-from strongroom.engine.mechanisms.params import (
+from strongroom.engine.mechanisms.registry import Function, MechanismEntry, MechanismRegistry
+from strongroom.engine.objects import HSMObject
+from strongroom.errors import KeySizeRange, KeyTypeInconsistent, MechanismNotApproved
+from strongroom.model.params import (
     ECDH1DeriveParams,
     HKDFParams,
     SP800108Params,
     require_params,
 )
-from strongroom.engine.mechanisms.registry import Function, MechanismEntry, MechanismRegistry
-from strongroom.engine.objects import HSMObject
-from strongroom.errors import KeySizeRange, KeyTypeInconsistent, MechanismNotApproved
 
 __all__ = ["register"]
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from strongroom.constants import Mechanism
 from strongroom.crypto.hashing import Digest, HashName, digest
-from strongroom.engine.mechanisms.params import require_none
 from strongroom.engine.mechanisms.registry import (
     DigestStream,
     Function,
     MechanismEntry,
     MechanismRegistry,
 )
+from strongroom.model.params import require_none
 
 __all__ = ["DIGESTS", "register"]
 

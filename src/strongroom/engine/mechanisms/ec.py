@@ -14,7 +14,6 @@ from typing import Any
 from strongroom.constants import Attribute, KeyType, Mechanism
 from strongroom.crypto import asymmetric
 from strongroom.crypto.hashing import HashName
-from strongroom.engine.mechanisms.params import EdDSAParams, require_none, require_params
 from strongroom.engine.mechanisms.registry import (
     FIPS_POLICY,
     Function,
@@ -31,6 +30,7 @@ from strongroom.errors import (
     MechanismNotApproved,
     TemplateIncomplete,
 )
+from strongroom.model.params import EdDSAParams, require_none, require_params
 from strongroom.model.templates import Template
 
 __all__ = ["register"]

@@ -11,7 +11,6 @@ from typing import Any
 from strongroom.constants import Attribute, KeyType, Mechanism
 from strongroom.crypto.hashing import HashName, HMACStream, hmac_sign, hmac_verify
 from strongroom.crypto.random import RandomSource
-from strongroom.engine.mechanisms.params import require_none
 from strongroom.engine.mechanisms.registry import (
     FIPS_POLICY,
     Function,
@@ -23,6 +22,7 @@ from strongroom.engine.mechanisms.registry import (
 from strongroom.engine.mechanisms.streams import MACSignStream
 from strongroom.engine.objects import HSMObject
 from strongroom.errors import KeySizeRange
+from strongroom.model.params import require_none
 from strongroom.model.templates import Template
 
 __all__ = ["register"]

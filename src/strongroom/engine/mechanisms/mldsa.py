@@ -20,7 +20,6 @@ from strongroom.crypto.mldsa import (
     mldsa_sign,
     mldsa_verify,
 )
-from strongroom.engine.mechanisms.params import MLDSAParams, require_params
 from strongroom.engine.mechanisms.registry import (
     Function,
     GeneratedKeyPair,
@@ -33,6 +32,7 @@ from strongroom.engine.objects import (
     mldsa_parameter_set_number,
 )
 from strongroom.errors import ArgumentsBad, KeySizeRange, TemplateIncomplete
+from strongroom.model.params import MLDSAParams, require_params
 from strongroom.model.templates import Template
 
 __all__ = ["register"]

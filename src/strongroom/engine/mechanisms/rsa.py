@@ -18,7 +18,6 @@ from typing import Any
 from strongroom.constants import Attribute, KeyType, Mechanism
 from strongroom.crypto import asymmetric
 from strongroom.crypto.hashing import DIGEST_SIZES, HashName
-from strongroom.engine.mechanisms.params import PSSParams, require_none, require_params
 from strongroom.engine.mechanisms.registry import (
     Function,
     GeneratedKeyPair,
@@ -34,6 +33,7 @@ from strongroom.errors import (
     MechanismParamInvalid,
     TemplateIncomplete,
 )
+from strongroom.model.params import PSSParams, require_none, require_params
 from strongroom.model.templates import Template
 
 __all__ = ["register"]

@@ -26,16 +26,16 @@ from strongroom.crypto.rsa_cipher import (
     rsa_pkcs1v15_sign_raw,
     rsa_pkcs1v15_verify_raw,
 )
-from strongroom.engine.mechanisms.params import (
+from strongroom.engine.mechanisms.registry import Function, MechanismEntry, MechanismRegistry
+from strongroom.engine.mechanisms.rsa import MAX_BITS, MIN_BITS
+from strongroom.engine.objects import HSMObject
+from strongroom.errors import IntegrityError
+from strongroom.model.params import (
     OAEPParams,
     RSAAESKeyWrapParams,
     require_none,
     require_params,
 )
-from strongroom.engine.mechanisms.registry import Function, MechanismEntry, MechanismRegistry
-from strongroom.engine.mechanisms.rsa import MAX_BITS, MIN_BITS
-from strongroom.engine.objects import HSMObject
-from strongroom.errors import IntegrityError
 
 __all__ = ["register"]
 

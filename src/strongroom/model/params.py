@@ -3,7 +3,9 @@
 This module owns the parameter types (PKCS#11's CK_GCM_PARAMS, CK_RSA_PKCS_PSS_PARAMS,
 CK_RSA_PKCS_OAEP_PARAMS, CK_ECDH1_DERIVE_PARAMS… in Python form) and their validation
 into MECHANISM_PARAM_INVALID. Every type validates itself on construction, so a handler
-that holds one knows it is well formed. No crypto here.
+that holds one knows it is well formed. They live in the model layer because both sides of
+the wire use them: the engine's handlers, and clients that must not import the engine. No
+crypto here.
 """
 
 from __future__ import annotations
