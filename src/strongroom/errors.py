@@ -34,12 +34,15 @@ __all__ = [
     "BackupNotConfigured",
     "BackupRollback",
     "BackupWrongFamily",
+    "CommandInvalid",
     "DataLenRange",
     "EnvelopeInvalid",
     "EnvelopeVersionUnsupported",
     "ErrorState",
+    "FrameTooLarge",
     "HSMSealed",
     "HSMStateError",
+    "HSMUnavailable",
     "IdentityInvalid",
     "IntegrityError",
     "KMSAccessDenied",
@@ -52,6 +55,8 @@ __all__ = [
     "MechanismInvalid",
     "MechanismNotApproved",
     "MechanismParamInvalid",
+    "MutualTLSRequired",
+    "NetworkError",
     "NotActivated",
     "NotKeyOwner",
     "NotLoggedIn",
@@ -63,8 +68,11 @@ __all__ = [
     "OperationNotInitialized",
     "PermissionDenied",
     "PolicyDenied",
+    "ProtocolError",
     "RequestError",
+    "RequestTimeout",
     "SelfTestFailed",
+    "ServerBusy",
     "SessionHandleInvalid",
     "SignatureInvalid",
     "StorageError",
@@ -73,11 +81,13 @@ __all__ = [
     "TemplateError",
     "TemplateIncomplete",
     "TemplateInconsistent",
+    "TrustFailed",
     "UserExists",
     "UserLimitReached",
     "UserLocked",
     "UserNotFound",
     "UserOwnsKeys",
+    "WireVersionUnsupported",
     "all_error_classes",
 ]
 
@@ -509,6 +519,69 @@ class ApprovalDenied(BackupError):
     """The approval step for a backup or restore said no."""
 
     code = "APPROVAL_DENIED"
+
+
+# --- the network: wire protocol, connections, trust ------------------------------------
+
+
+class NetworkError(StrongroomError):
+    """Talking to an HSM failed; another HSM (or a retry) may succeed."""
+
+    code = "NETWORK_ERROR"
+
+
+class ProtocolError(NetworkError):
+    """A frame broke the wire protocol (docs/formats/wire-v1.md); the connection is closed."""
+
+    code = "PROTOCOL_ERROR"
+
+
+class FrameTooLarge(ProtocolError):
+    """A frame is longer than the peer accepts."""
+
+    code = "FRAME_TOO_LARGE"
+
+
+class WireVersionUnsupported(ProtocolError):
+    """The peers share no wire-protocol version."""
+
+    code = "WIRE_VERSION_UNSUPPORTED"
+
+
+class HSMUnavailable(NetworkError):
+    """No HSM answered (refused, dropped or timed out); the request's outcome may be unknown."""
+
+    code = "HSM_UNAVAILABLE"
+
+
+class RequestTimeout(HSMUnavailable):
+    """The HSM did not answer within the timeout."""
+
+    code = "REQUEST_TIMEOUT"
+
+
+class TrustFailed(NetworkError):
+    """A TLS peer's certificate is not under the trust anchor (or none was offered)."""
+
+    code = "TRUST_FAILED"
+
+
+class MutualTLSRequired(AccessDenied):
+    """The cluster enforces mutual TLS and this connection has no client certificate."""
+
+    code = "MTLS_REQUIRED"
+
+
+class CommandInvalid(RequestError):
+    """The wire command is unknown or its arguments have the wrong shape."""
+
+    code = "COMMAND_INVALID"
+
+
+class ServerBusy(NetworkError):
+    """The HSM is shutting down or over its limits; retry elsewhere or later."""
+
+    code = "SERVER_BUSY"
 
 
 def all_error_classes() -> list[type[StrongroomError]]:

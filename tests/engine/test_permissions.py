@@ -157,7 +157,7 @@ def test_table_covers_every_command() -> None:
 
 def test_every_session_command_is_declared() -> None:
     """Every public Session method that acts on the HSM is bound to a Command."""
-    plumbing = {"close", "change_password", "cancel"}
+    plumbing = {"close", "change_password", "cancel", "open_sibling"}
     for name, member in inspect.getmembers(Session, inspect.isfunction):
         if name.startswith("_") and name not in ("_change_own_password", "_change_user_password"):
             continue

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strongroom import __version__
-from strongroom.cli import backup_cmd, identity_cmd
+from strongroom.cli import backup_cmd, hsm_cmd, identity_cmd
 
 __all__ = ["main"]
 
@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Manufacturer and service identities: the roots of the backup keys.",
     )
     identity_cmd.configure_parser(identity)
+    hsm = sub.add_parser(
+        "hsm",
+        help="HSM nodes: create, install-certificate, configure-service, serve",
+        description="Make, configure and serve HSM nodes (docs/cli.md).",
+    )
+    hsm_cmd.configure_parser(hsm)
     return parser
 
 
@@ -68,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return backup_cmd.run(args)
     if args.command == "identity":
         return identity_cmd.run(args)
+    if args.command == "hsm":
+        return hsm_cmd.run(args)
     parser.print_help()
     return 0
 

@@ -1,7 +1,8 @@
 """What the ``strongroom`` commands print: tables, JSON, timestamps, sizes, a progress bar, errors.
 
 This module owns the look of the command line's output and the mapping of failures to exit
-codes (0 done, 1 the operation failed, 2 the command line or configuration is wrong). Human
+codes (0 done, 1 the operation failed, 2 the command line or configuration is wrong, 3 an
+authentication or permission failure, 4 no HSM reachable). Human
 output goes to stdout as aligned tables; ``--output json`` puts exactly one JSON document on
 stdout and nothing else. Progress, warnings and errors go to stderr. It knows nothing about
 backups or HSMs and never sees a secret: callers hand it only public facts.
@@ -16,11 +17,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from strongroom.errors import StrongroomError
+from strongroom.errors import AccessDenied, AuthenticationError, NetworkError, StrongroomError
 
 __all__ = [
+    "EXIT_AUTH",
     "EXIT_FAILED",
     "EXIT_OK",
+    "EXIT_UNAVAILABLE",
     "EXIT_USAGE",
     "ProgressBar",
     "UsageError",
@@ -38,6 +41,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 """The operation was attempted and failed (any Strongroom error, a failed verification)."""
 EXIT_USAGE = 2
+EXIT_AUTH = 3
+"""Authentication or authorisation failed (wrong password, locked user, role not allowed)."""
+EXIT_UNAVAILABLE = 4
+"""No HSM could be reached, or the connection failed (network, TLS trust, timeout)."""
 """The command line or the configuration is wrong; nothing was done (argparse uses 2 too)."""
 
 
@@ -53,6 +60,12 @@ def report_errors(command: Callable[[], int], stderr: TextIO | None = None) -> i
     except UsageError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_USAGE
+    except (AuthenticationError, AccessDenied) as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_AUTH
+    except NetworkError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_UNAVAILABLE
     except StrongroomError as exc:  # str() is "[CODE] message"; messages carry no secrets
         print(f"error: {exc}", file=err)
         return EXIT_FAILED

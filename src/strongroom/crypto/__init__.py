@@ -50,7 +50,18 @@ from strongroom.crypto.asymmetric import (
     rsa_public_components,
     rsa_public_key_from_components,
 )
-from strongroom.crypto.certs import create_ca, load_certificate_subject
+from strongroom.crypto.certs import (
+    certificate_public_key_der,
+    create_ca,
+    create_csr,
+    create_node_key,
+    der_to_pem,
+    issue_certificate,
+    load_certificate_subject,
+    pem_to_der,
+    private_key_pem,
+    verify_issued_by,
+)
 from strongroom.crypto.ecdh import ecdh_shared_secret
 from strongroom.crypto.hashing import (
     DIGEST_SIZES,
@@ -163,10 +174,14 @@ __all__ = [
     "aes_key_wrap",
     "aes_key_wrap_with_padding",
     "aes_stream",
+    "certificate_public_key_der",
     "constant_time_equal",
     "create_ca",
+    "create_csr",
+    "create_node_key",
     "curve_for_ec_params",
     "curve_of",
+    "der_to_pem",
     "digest",
     "ec_params_for_curve",
     "ec_point",
@@ -193,6 +208,7 @@ __all__ = [
     "hmac_verify",
     "is_mldsa",
     "is_rsa",
+    "issue_certificate",
     "kbkdf_counter",
     "kbkdf_counter_hmac",
     "load_certificate_subject",
@@ -207,6 +223,8 @@ __all__ = [
     "mldsa_verify",
     "pairwise_consistency_check",
     "pbkdf2_hmac_sha256",
+    "pem_to_der",
+    "private_key_pem",
     "private_key_to_der",
     "public_key_of",
     "public_key_to_der",
@@ -227,5 +245,6 @@ __all__ = [
     "rsa_public_key_from_components",
     "run_known_answer_tests",
     "sp800_108_counter_hmac_sha256",
+    "verify_issued_by",
     "x963_kdf",
 ]

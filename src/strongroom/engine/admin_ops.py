@@ -6,6 +6,8 @@ object. Self-test failures latch the error state here, and the result is audited
 
 from __future__ import annotations
 
+import itertools
+
 from strongroom import __version__
 from strongroom.crypto.hashing import Digest
 from strongroom.crypto.selftest import run_known_answer_tests
@@ -46,11 +48,16 @@ def set_policy(core: Core, session: SessionState, name: str, value: bool) -> Non
         w.audit("policy-set", name=name, value=value)
 
 
-def read_audit(core: Core, start_seq: int = 1) -> list[dict[str, object]]:
-    """Audit records from ``start_seq``, with details decoded."""
+def read_audit(core: Core, start_seq: int = 1, limit: int | None = None) -> list[dict[str, object]]:
+    """Audit records from ``start_seq`` (at most ``limit`` of them), with details decoded."""
     if isinstance(start_seq, bool) or not isinstance(start_seq, int) or start_seq < 1:
         raise ArgumentsBad("start_seq must be a positive integer")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ArgumentsBad("limit must be a positive integer")
     core.flush_audit()
+    records = core.store.audit_records(start_seq)
+    if limit is not None:
+        records = itertools.islice(records, limit)
     return [
         {
             "seq": r.seq,
@@ -61,7 +68,7 @@ def read_audit(core: Core, start_seq: int = 1) -> list[dict[str, object]]:
             "details": decode_cbor(r.details),
             "hash": r.hash.hex(),
         }
-        for r in core.store.audit_records(start_seq)
+        for r in records
     ]
 
 

@@ -251,7 +251,7 @@ class Core:
         """HSM policies set by admins (defaults filled in)."""
         raw = self.store.get_meta("policy")
         stored = decode_cbor(raw) if raw is not None else {}
-        policy = {"clear_key_import": not self.fips}
+        policy = {"clear_key_import": not self.fips, "mtls_enforced": False}
         if isinstance(stored, Mapping):
             policy.update({k: bool(v) for k, v in stored.items() if k in policy})
         return policy

@@ -81,6 +81,15 @@ class HSM:
         """Basic information (the same as a session's ``info()``)."""
         return admin_ops.hsm_info(self._core)
 
+    def policy(self) -> dict[str, bool]:
+        """The HSM's policies (read by the node server, e.g. for mTLS enforcement)."""
+        return self._core.policy()
+
+    @property
+    def hsm_id(self) -> str:
+        """This HSM's identifier."""
+        return self._core.hsm_id
+
     @property
     def registry(self) -> MechanismRegistry:
         """The mechanisms this HSM offers."""

@@ -15,7 +15,6 @@ Nothing here ever puts a key in a repr, message or log.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from strongroom.crypto.hashing import constant_time_equal, hmac_sign
 from strongroom.crypto.kdf import hkdf
 from strongroom.crypto.random import RandomSource, SystemRandom
 from strongroom.errors import IdentityInvalid, IntegrityError, StoreCorrupt
+from strongroom.files import write_atomic
 from strongroom.model.codec import decode_cbor, encode_cbor
 
 __all__ = [
@@ -63,25 +63,7 @@ def _check_value(key: bytes, label: bytes) -> bytes:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` atomically with mode 0600: temp file, fsync, rename, fsync dir."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(path, data, 0o600)
 
 
 def _read_private(path: Path, expected_format: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from strongroom.engine import admin_ops, crypto_ops, derive_ops, key_ops, user_o
 from strongroom.engine.core import Core, SessionState
 from strongroom.engine.mechanisms.registry import Function
 from strongroom.engine.user_ops import UserInfo
-from strongroom.errors import ArgumentsBad
+from strongroom.errors import ArgumentsBad, SessionHandleInvalid
 from strongroom.model.templates import AttributeValue, TemplateLike
 
 __all__ = ["Session"]
@@ -96,6 +96,23 @@ class Session:
             self._state.operations.clear()
             self._state.closed = True
             core.sessions.pop(self._state.handle, None)
+
+    def open_sibling(self) -> Session:
+        """A new session logged in as this one's user, with no password check.
+
+        PKCS#11 logs an application in once for all its sessions; the node server does the
+        same for the sessions of one connection. The sibling's login is independent from
+        then on (logging one out leaves the other in).
+        """
+        core = self._core
+        with core.lock:
+            if self._state.closed:
+                raise SessionHandleInvalid("the session is closed")
+            state = core.new_session()
+            state.user_id = self._state.user_id
+            state.username = self._state.username
+            state.role = self._state.role
+        return Session(core, state)
 
     # --- users ---------------------------------------------------------------------------
 
@@ -377,9 +394,9 @@ class Session:
         admin_ops.set_policy(self._core, self._state, name, value)
 
     @_command(Command.READ_AUDIT)
-    def read_audit(self, start_seq: int = 1) -> list[dict[str, object]]:
-        """Admins: audit records from ``start_seq`` on, decoded."""
-        return admin_ops.read_audit(self._core, start_seq)
+    def read_audit(self, start_seq: int = 1, limit: int | None = None) -> list[dict[str, object]]:
+        """Admins: audit records from ``start_seq`` on (at most ``limit``), decoded."""
+        return admin_ops.read_audit(self._core, start_seq, limit)
 
     @_command(Command.RUN_SELF_TEST)
     def run_self_test(self) -> dict[str, bool]:

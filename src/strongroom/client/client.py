@@ -1,0 +1,671 @@
+"""``HSMClient``: the whole engine command set over the network, for many HSMs.
+
+This module owns routing. Each request goes to an HSM that is up, round-robin (a key the
+client made prefers the HSM that made it); if the HSM cannot be reached or drops the
+connection, an idempotent request (protocol.commands) is retried on the next HSM after a
+jittered exponential back-off, and a state-changing one is retried only if it never left
+the client. Session objects and multi-part operations live in one HSM's session, so they
+are pinned to that connection and never retried elsewhere. Everything is thread-safe.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from strongroom.client.config import ClientConfig, Credentials
+from strongroom.client.links import HSMLink, LinkConnection
+from strongroom.client.transport import TLSSettings, client_ssl_context
+from strongroom.constants import Attribute, Mechanism, Role
+from strongroom.errors import HSMUnavailable, ObjectHandleInvalid
+from strongroom.protocol.commands import COMMANDS
+from strongroom.protocol.values import encode_params, encode_template
+
+__all__ = ["HSMClient", "Key", "StreamTarget"]
+
+Template = Mapping[Any, Any]
+
+
+class HSMClient:
+    """A client of one cluster's HSMs. ``HSMClient.connect()`` reads the usual settings."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        context = client_ssl_context(
+            TLSSettings(config.trust_anchor, config.client_cert, config.client_key)
+        )
+        self._links = [
+            HSMLink(
+                address,
+                context,
+                size=config.connections_per_hsm,
+                connect_timeout=config.connect_timeout,
+            )
+            for address in config.hsms
+        ]
+        self._by_address = {link.address: link for link in self._links}
+        self._rotation = itertools.count()
+        self._credentials: Credentials | None = None
+        self._generation = 1
+        self._lock = threading.Lock()
+        self._closed = False
+        self._role: Role | None = None
+
+    @classmethod
+    def connect(cls, config: ClientConfig | None = None) -> HSMClient:
+        """A client from ``config`` or ``ClientConfig.discover()``; checks one HSM answers."""
+        client = cls(config or ClientConfig.discover())
+        try:
+            client.info()
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def __repr__(self) -> str:
+        user = self._credentials.username if self._credentials else None
+        return f"HSMClient(hsms={[link.address for link in self._links]}, user={user!r})"
+
+    def __enter__(self) -> HSMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection (the HSMs end this client's sessions)."""
+        self._closed = True
+        for link in self._links:
+            link.close()
+
+    @property
+    def username(self) -> str | None:
+        """Who is logged in (None: nobody)."""
+        return self._credentials.username if self._credentials else None
+
+    # --- routing -----------------------------------------------------------------------------
+
+    def _candidates(self, home: str | None) -> list[HSMLink]:
+        start = next(self._rotation) % len(self._links)
+        ordered = self._links[start:] + self._links[:start]
+        if home is not None and home in self._by_address:
+            ordered.remove(self._by_address[home])
+            ordered.insert(0, self._by_address[home])
+        up = [link for link in ordered if link.up]
+        return up + [link for link in ordered if not link.up]
+
+    def _call(
+        self,
+        command: str,
+        args: dict[str, Any],
+        *,
+        home: str | None = None,
+        pin: LinkConnection | None = None,
+    ) -> Any:
+        return self._route(command, args, home=home, pin=pin)[0]
+
+    def _route(
+        self,
+        command: str,
+        args: dict[str, Any],
+        *,
+        home: str | None = None,
+        pin: LinkConnection | None = None,
+    ) -> tuple[Any, str | None]:
+        """Run ``command`` somewhere; returns its result and the HSM that ran it."""
+        if self._closed:
+            raise HSMUnavailable("the client is closed")
+        spec = COMMANDS[command]
+        timeout = self.config.request_timeout
+        if pin is not None:
+            if spec.session:
+                args = {**args, "session": pin.session}
+            return pin.connection.call(command, args, timeout), None
+        candidates = self._candidates(home)
+        attempts = self.config.retries + 1
+        delay = self.config.backoff
+        last: HSMUnavailable | None = None
+        for attempt in range(attempts):
+            link = candidates[attempt % len(candidates)]
+            sent = False
+            try:
+                item = link.acquire()
+                if spec.session:
+                    with self._lock:
+                        generation, credentials = self._generation, self._credentials
+                    session = item.session_for(generation, credentials, timeout)
+                    call_args = {**args, "session": session}
+                else:
+                    call_args = args
+                sent = True
+                result = item.connection.call(command, call_args, timeout)
+            except HSMUnavailable as exc:
+                link.mark_down()
+                last = exc
+                if sent and not spec.idempotent:
+                    raise
+                if attempt + 1 < attempts:
+                    time.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter only
+                    delay *= 2
+                continue
+            link.mark_up()
+            return result, link.address
+        assert last is not None
+        raise last
+
+    def _pinned(self, home: str | None = None) -> tuple[LinkConnection, str]:
+        """A connection (and its HSM's address) whose session later calls must reuse."""
+        last: HSMUnavailable | None = None
+        for link in self._candidates(home):
+            try:
+                item = link.acquire()
+                with self._lock:
+                    generation, credentials = self._generation, self._credentials
+                item.session_for(generation, credentials, self.config.request_timeout)
+            except HSMUnavailable as exc:
+                link.mark_down()
+                last = exc
+                continue
+            return item, link.address
+        assert last is not None
+        raise last
+
+    # --- HSM and login --------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Basic information about one HSM (no login needed)."""
+        return dict(self._call("hsm.info", {}))
+
+    def cluster_info(self) -> list[dict[str, Any]]:
+        """Every HSM's address, id and whether it answers."""
+        out = []
+        for link in self._links:
+            entry: dict[str, Any] = {"address": link.address}
+            try:
+                info = link.call_any("hsm.info", {}, self.config.request_timeout)
+                entry.update(state="ACTIVE", hsm_id=info.get("hsm_id"), info=info)
+                link.mark_up()
+            except HSMUnavailable as exc:
+                entry.update(state="UNREACHABLE", error=exc.code)
+            out.append(entry)
+        return out
+
+    def login(self, username: str, password: str) -> Role:
+        """Log in on every HSM (now on one, lazily on the rest); returns the role."""
+        credentials = Credentials(username, password)
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        item, _address = self._pinned_without_login()
+        try:
+            item.session_for(generation, credentials, self.config.request_timeout)
+        except BaseException:
+            with self._lock:
+                self._generation += 1
+                self._credentials = None
+            raise
+        with self._lock:
+            if self._generation == generation:
+                self._credentials = credentials
+        self._role = Role(item.role or "")
+        return self._role
+
+    def _pinned_without_login(self) -> tuple[LinkConnection, str]:
+        last: HSMUnavailable | None = None
+        for link in self._candidates(None):
+            try:
+                return link.acquire(), link.address
+            except HSMUnavailable as exc:
+                link.mark_down()
+                last = exc
+        assert last is not None
+        raise last
+
+    @property
+    def role(self) -> Role | None:
+        """The logged-in user's role (None: nobody)."""
+        return self._role if self._credentials is not None else None
+
+    def logout(self) -> None:
+        """Log out everywhere (the sessions are replaced; their session objects go)."""
+        with self._lock:
+            self._generation += 1
+            self._credentials = None
+
+    def activate(self, new_password: str) -> None:
+        """As the unactivated admin: set the admin password, activating the cluster."""
+        self._call("session.activate", {"new_password": new_password})
+        if self._credentials is not None:
+            with self._lock:
+                self._credentials = Credentials(self._credentials.username, new_password)
+
+    # --- users ----------------------------------------------------------------------------------
+
+    def create_user(self, username: str, password: str, role: Role | str) -> None:
+        """Admins: add a user with ``role``."""
+        self._call(
+            "user.create",
+            {"username": username, "password": password, "role": Role(role).value},
+        )
+
+    def delete_user(self, username: str) -> None:
+        """Admins: remove a user (who must own no keys)."""
+        self._call("user.delete", {"username": username})
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Every user: name, role, lockout state."""
+        return list(self._call("user.list", {}))
+
+    def change_password(self, new_password: str, username: str | None = None) -> None:
+        """Your own password, or (admins) another user's."""
+        args: dict[str, Any] = {"new_password": new_password}
+        if username is not None:
+            args["username"] = username
+        self._call("user.change_password", args)
+        if username is None or username == self.username:
+            with self._lock:
+                if self._credentials is not None:
+                    self._credentials = Credentials(self._credentials.username, new_password)
+
+    # --- keys -------------------------------------------------------------------------------------
+
+    def _key(self, handle: int, template: Template | None, home: str | None) -> Key:
+        return Key(self, int(handle), home=home)
+
+    def generate_key(self, mechanism: int, template: Template) -> Key:
+        """Generate a secret key (``Mechanism.AES_KEY_GEN``, ``GENERIC_SECRET_KEY_GEN``)."""
+        return self._create("key.generate", {"mechanism": int(mechanism)}, template)
+
+    def generate_key_pair(
+        self, mechanism: int, public_template: Template, private_template: Template
+    ) -> tuple[Key, Key]:
+        """Generate a key pair; returns (public key, private key)."""
+        session_pair = not _is_token(public_template) or not _is_token(private_template)
+        args = {
+            "mechanism": int(mechanism),
+            "public_template": encode_template(public_template),
+            "private_template": encode_template(private_template),
+        }
+        if session_pair:
+            item, address = self._pinned()
+            public, private = self._call("key.generate_pair", args, pin=item)
+            return (
+                Key(self, public, home=address, pin=item),
+                Key(self, private, home=address, pin=item),
+            )
+        (public, private), home = self._route("key.generate_pair", args)
+        return Key(self, public, home=home), Key(self, private, home=home)
+
+    def _create(self, command: str, args: dict[str, Any], template: Template) -> Key:
+        args = {**args, "template": encode_template(template)}
+        if not _is_token(template):
+            item, address = self._pinned()
+            handle = self._call(command, args, pin=item)
+            return Key(self, handle, home=address, pin=item)
+        handle, home = self._route(command, args)
+        return Key(self, handle, home=home)
+
+    def generate_aes_key(self, bits: int = 256, **attributes: Any) -> Key:
+        """An AES key of ``bits``; ``attributes`` by name (``label="x"``, ``token=True``…)."""
+        template = {Attribute.VALUE_LEN: bits // 8, **_named(attributes)}
+        return self.generate_key(Mechanism.AES_KEY_GEN, template)
+
+    def create_object(self, template: Template) -> Key:
+        """Import a key in the clear (where policy allows) or store a data object."""
+        return self._create("object.create", {}, template)
+
+    def find(self, template: Template | None = None, **attributes: Any) -> list[Key]:
+        """Keys and objects whose attributes match (``label="x"`` works too)."""
+        merged = {**encode_template(template), **encode_template(_named(attributes))}
+        return [Key(self, h) for h in self._call("object.find", {"template": merged})]
+
+    def find_one(self, template: Template | None = None, **attributes: Any) -> Key:
+        """Exactly one match, or OBJECT_HANDLE_INVALID."""
+        found = self.find(template, **attributes)
+        if len(found) != 1:
+            raise ObjectHandleInvalid(f"expected one matching object, found {len(found)}")
+        return found[0]
+
+    def key(self, handle: int) -> Key:
+        """A reference to the object with ``handle`` (nothing is checked until it is used)."""
+        return Key(self, int(handle))
+
+    def unwrap_key(
+        self,
+        mechanism: int,
+        unwrapping_key: Key | int,
+        wrapped: bytes,
+        template: Template,
+        params: object = None,
+    ) -> Key:
+        """Import a wrapped key under ``template``."""
+        return _as_key(self, unwrapping_key).unwrap_key(mechanism, wrapped, template, params)
+
+    def digest(self, mechanism: int, data: bytes | Iterable[bytes], params: object = None) -> bytes:
+        """Hash ``data`` (bytes, or an iterable of chunks streamed multi-part)."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            args = {"mechanism": int(mechanism), "data": bytes(data)}
+            if params is not None:
+                args["params"] = encode_params(params)
+            return bytes(self._call("crypto.digest", args))
+        result = self._stream("digest", None, mechanism, params, data, home=None, pin=None)
+        return b"".join(result)
+
+    def generate_random(self, length: int) -> bytes:
+        """Random bytes from an HSM's DRBG."""
+        return bytes(self._call("crypto.random", {"length": length}))
+
+    # --- HSM-wide -------------------------------------------------------------------------------
+
+    def get_policy(self) -> dict[str, bool]:
+        """The HSM's policies."""
+        return dict(self._call("policy.get", {}))
+
+    def set_policy(self, name: str, value: bool) -> None:
+        """Admins: change a policy (``mtls_enforced`` only as ``admin`` over mutual TLS)."""
+        self._call("policy.set", {"name": name, "value": value})
+
+    def read_audit(self, start: int = 1, limit: int = 1000) -> list[dict[str, Any]]:
+        """Admins: one HSM's audit records from ``start``."""
+        return list(self._call("audit.read", {"start": start, "limit": limit}))
+
+    def run_self_test(self) -> dict[str, bool]:
+        """Run the HSM's known-answer tests now."""
+        return dict(self._call("hsm.self_test", {}))
+
+    def sync_digest(self) -> str:
+        """A digest of one HSM's users and token objects (compare HSMs with it)."""
+        return str(self._call("hsm.sync_digest", {}))
+
+    # --- multi-part -----------------------------------------------------------------------------
+
+    def _stream(
+        self,
+        operation: str,
+        handle: int | None,
+        mechanism: int,
+        params: object,
+        chunks: Iterable[bytes],
+        *,
+        home: str | None,
+        pin: LinkConnection | None,
+        signature: bytes | None = None,
+    ) -> Iterator[bytes]:
+        """Run init/update…/final in a session of its own; yields output as it comes."""
+        item = pin if pin is not None else self._pinned(home)[0]
+        call = item.connection.call
+        timeout = self.config.request_timeout
+        assert item.session is not None
+        session = int(call("session.open", {"share_login": item.session}, timeout))
+        try:
+            init: dict[str, Any] = {
+                "session": session,
+                "operation": operation,
+                "mechanism": int(mechanism),
+            }
+            if handle is not None:
+                init["handle"] = handle
+            if params is not None:
+                init["params"] = encode_params(params)
+            call("crypto.init", init, timeout)
+            for chunk in chunks:
+                out = call(
+                    "crypto.update",
+                    {"session": session, "operation": operation, "data": bytes(chunk)},
+                    timeout,
+                )
+                if out:
+                    yield bytes(out)
+            final: dict[str, Any] = {"session": session, "operation": operation}
+            if signature is not None:
+                final["signature"] = signature
+            out = call("crypto.final", final, timeout)
+            if out:
+                yield bytes(out)
+        finally:
+            if item.connection.alive:
+                call("session.close", {"session": session}, timeout)
+
+
+class Key:
+    """A reference to a key (or other object) on the cluster: ``(client, handle)``.
+
+    Holding one holds no key material. Methods send one request each; ``bytes`` inputs run
+    single-part, any other iterable of chunks streams multi-part.
+    """
+
+    __slots__ = ("client", "handle", "home", "pin")
+
+    def __init__(
+        self,
+        client: HSMClient,
+        handle: int,
+        *,
+        home: str | None = None,
+        pin: LinkConnection | None = None,
+    ) -> None:
+        self.client = client
+        self.handle = handle
+        self.home = home
+        self.pin = pin
+
+    def __repr__(self) -> str:
+        kind = "session" if self.pin is not None else "token"
+        return f"Key(handle={self.handle}, {kind})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Key) and other.handle == self.handle and other.pin is self.pin
+
+    def __hash__(self) -> int:
+        return hash(self.handle)
+
+    def _call(self, command: str, args: dict[str, Any]) -> Any:
+        return self.client._call(command, args, home=self.home, pin=self.pin)
+
+    def _crypto(
+        self, command: str, mechanism: int, data: bytes, params: object, **extra: Any
+    ) -> Any:
+        args: dict[str, Any] = {
+            "handle": self.handle,
+            "mechanism": int(mechanism),
+            "data": bytes(data),
+            **extra,
+        }
+        if params is not None:
+            args["params"] = encode_params(params)
+        return self._call(command, args)
+
+    def _stream(
+        self,
+        operation: str,
+        mechanism: int,
+        params: object,
+        chunks: Iterable[bytes],
+        signature: bytes | None = None,
+    ) -> Iterator[bytes]:
+        return self.client._stream(
+            operation,
+            self.handle,
+            mechanism,
+            params,
+            chunks,
+            home=self.home,
+            pin=self.pin,
+            signature=signature,
+        )
+
+    def sign(self, mechanism: int, data: bytes | Iterable[bytes], params: object = None) -> bytes:
+        """Sign or MAC ``data``."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            return bytes(self._crypto("crypto.sign", mechanism, bytes(data), params))
+        return b"".join(self._stream("sign", mechanism, params, data))
+
+    def verify(
+        self,
+        mechanism: int,
+        data: bytes | Iterable[bytes],
+        signature: bytes,
+        params: object = None,
+    ) -> None:
+        """Verify ``signature``; raises ``SignatureInvalid`` if it does not verify."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            self._crypto("crypto.verify", mechanism, bytes(data), params, signature=signature)
+            return
+        for _ in self._stream("verify", mechanism, params, data, signature=signature):
+            pass
+
+    def encrypt(
+        self, mechanism: int, data: bytes | Iterable[bytes], params: object = None
+    ) -> bytes:
+        """Encrypt ``data`` (chunks stream multi-part; the output is joined)."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            return bytes(self._crypto("crypto.encrypt", mechanism, bytes(data), params))
+        return b"".join(self._stream("encrypt", mechanism, params, data))
+
+    def decrypt(
+        self, mechanism: int, data: bytes | Iterable[bytes], params: object = None
+    ) -> bytes:
+        """Decrypt ``data``; integrity failures raise ``IntegrityError``."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            return bytes(self._crypto("crypto.decrypt", mechanism, bytes(data), params))
+        return b"".join(self._stream("decrypt", mechanism, params, data))
+
+    def encrypt_stream(
+        self, mechanism: int, chunks: Iterable[bytes], params: object = None
+    ) -> Iterator[bytes]:
+        """Encrypt chunk by chunk, yielding ciphertext as the HSM returns it."""
+        return self._stream("encrypt", mechanism, params, chunks)
+
+    def decrypt_stream(
+        self, mechanism: int, chunks: Iterable[bytes], params: object = None
+    ) -> Iterator[bytes]:
+        """Decrypt chunk by chunk (GCM releases plaintext only at the end)."""
+        return self._stream("decrypt", mechanism, params, chunks)
+
+    def wrap_key(self, mechanism: int, key: Key | int, params: object = None) -> bytes:
+        """Wrap ``key`` (which you own and is extractable) under this wrapping key."""
+        args: dict[str, Any] = {
+            "mechanism": int(mechanism),
+            "wrapping_key": self.handle,
+            "key": _handle(key),
+        }
+        if params is not None:
+            args["params"] = encode_params(params)
+        return bytes(self._call("key.wrap", args))
+
+    def unwrap_key(
+        self, mechanism: int, wrapped: bytes, template: Template, params: object = None
+    ) -> Key:
+        """Import ``wrapped`` under this unwrapping key, with ``template``."""
+        args: dict[str, Any] = {
+            "mechanism": int(mechanism),
+            "unwrapping_key": self.handle,
+            "wrapped": bytes(wrapped),
+            "template": encode_template(template),
+        }
+        if params is not None:
+            args["params"] = encode_params(params)
+        return self._new("key.unwrap", args, template)
+
+    def derive_key(self, mechanism: int, template: Template, params: object = None) -> Key:
+        """Derive a new secret key from this base key."""
+        args: dict[str, Any] = {
+            "mechanism": int(mechanism),
+            "base_key": self.handle,
+            "template": encode_template(template),
+        }
+        if params is not None:
+            args["params"] = encode_params(params)
+        return self._new("key.derive", args, template)
+
+    def _new(self, command: str, args: dict[str, Any], template: Template) -> Key:
+        """Run a command that makes an object; a session object stays pinned to its session."""
+        client = self.client
+        pin: LinkConnection | None = self.pin
+        home: str | None = self.home
+        if pin is None and not _is_token(template):
+            pin, home = client._pinned(self.home)
+        handle, ran_at = client._route(command, args, home=home, pin=pin)
+        return Key(client, int(handle), home=ran_at or home, pin=pin)
+
+    def get_attributes(self, attributes: Sequence[int]) -> dict[Attribute, Any]:
+        """Attribute values (sensitive ones raise ``AttributeSensitive``)."""
+        raw = self._call(
+            "object.get_attributes",
+            {"handle": self.handle, "attributes": [int(a) for a in attributes]},
+        )
+        return {Attribute(int(k)): v for k, v in raw.items()}
+
+    def get(self, attribute: int) -> Any:
+        """One attribute's value."""
+        return self.get_attributes([attribute])[Attribute(attribute)]
+
+    @property
+    def label(self) -> str | None:
+        """``CKA_LABEL``."""
+        value = self.get(Attribute.LABEL)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def set_attributes(self, changes: Template) -> None:
+        """Change modifiable attributes (owner only)."""
+        self._call(
+            "object.set_attributes", {"handle": self.handle, "template": encode_template(changes)}
+        )
+
+    def set_trusted(self, trusted: bool = True) -> None:
+        """Admins: mark the key TRUSTED."""
+        self._call("object.set_trusted", {"handle": self.handle, "trusted": trusted})
+
+    def destroy(self) -> None:
+        """Destroy the object (owner only)."""
+        self._call("object.destroy", {"handle": self.handle})
+
+    def share(self, username: str) -> None:
+        """Let another crypto user use the key."""
+        self._call("key.share", {"handle": self.handle, "username": username})
+
+    def unshare(self, username: str) -> None:
+        """Withdraw a share."""
+        self._call("key.unshare", {"handle": self.handle, "username": username})
+
+    def public_key_der(self) -> bytes:
+        """The public key as SubjectPublicKeyInfo DER."""
+        return bytes(self._call("key.export_public", {"handle": self.handle}))
+
+
+StreamTarget = Key
+
+
+def _handle(key: Key | int) -> int:
+    return key.handle if isinstance(key, Key) else int(key)
+
+
+def _as_key(client: HSMClient, key: Key | int) -> Key:
+    return key if isinstance(key, Key) else Key(client, int(key))
+
+
+def _is_token(template: Template | None) -> bool:
+    if not template:
+        return False
+    for key, value in template.items():
+        try:
+            if Attribute(int(key)) is Attribute.TOKEN:
+                return bool(value)
+        except ValueError:
+            continue
+    return False
+
+
+def _named(attributes: Mapping[str, Any]) -> dict[Attribute, Any]:
+    """``label="x"`` → ``{Attribute.LABEL: "x"}``."""
+    out: dict[Attribute, Any] = {}
+    for name, value in attributes.items():
+        try:
+            out[Attribute[name.upper()]] = value
+        except KeyError:
+            raise ValueError(f"unknown attribute {name!r}") from None
+    return out

@@ -1,0 +1,195 @@
+"""Wire-v1 framing: length-prefixed CBOR messages (docs/formats/wire-v1.md).
+
+This module owns turning messages into bytes and bytes back into messages, for both ends.
+It knows no sockets: ``FrameDecoder`` is fed whatever bytes arrived and yields whole
+messages, so the asyncio server and the blocking client share it. Every frame is checked
+before it is trusted — the length against the limit before anything is buffered, the CBOR
+body for plain types only (no tags, no floats) and for the message shapes below — and any
+breach raises ``ProtocolError`` (or ``FrameTooLarge``), after which the connection is dead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import cbor2
+
+from strongroom.errors import FrameTooLarge, ProtocolError
+
+__all__ = [
+    "DEFAULT_MAX_FRAME",
+    "HEADER_SIZE",
+    "MAX_NESTING",
+    "WIRE_VERSION",
+    "ErrorResponse",
+    "FrameDecoder",
+    "Hello",
+    "Message",
+    "OkResponse",
+    "Request",
+    "decode_message",
+    "encode_message",
+]
+
+WIRE_VERSION: Final = 1
+HEADER_SIZE: Final = 4
+DEFAULT_MAX_FRAME: Final = 64 * 1024 * 1024 + 64 * 1024
+"""64 MiB of data (the engine's single-part limit) plus room for the request around it."""
+MAX_NESTING: Final = 16
+"""Deepest nesting of arrays and maps a body may have (templates nest two or three deep)."""
+_MAX_ID: Final = 2**63 - 1
+
+KIND_HELLO: Final = 0
+KIND_REQUEST: Final = 1
+KIND_OK: Final = 2
+KIND_ERROR: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The first message each way: what the sender speaks and who it is."""
+
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Run ``command`` with ``args``; the answer carries the same ``request_id``."""
+
+    request_id: int
+    command: str
+    args: dict[str, Any]
+
+    def __repr__(self) -> str:  # arguments may hold passwords or plaintext: never shown
+        return f"Request(request_id={self.request_id}, command={self.command!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class OkResponse:
+    """The command succeeded; ``result`` is its value."""
+
+    request_id: int
+    result: Any
+
+    def __repr__(self) -> str:
+        return f"OkResponse(request_id={self.request_id})"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """The command failed with a stable ``code`` (errors.py; id 0: the connection failed)."""
+
+    request_id: int
+    code: str
+    message: str
+
+
+Message = Hello | Request | OkResponse | ErrorResponse
+
+
+def encode_message(message: Message) -> bytes:
+    """The whole frame (length header and CBOR body) for ``message``."""
+    body: list[Any]
+    if isinstance(message, Request):
+        body = [KIND_REQUEST, message.request_id, message.command, message.args]
+    elif isinstance(message, OkResponse):
+        body = [KIND_OK, message.request_id, message.result]
+    elif isinstance(message, ErrorResponse):
+        body = [KIND_ERROR, message.request_id, message.code, message.message]
+    else:
+        body = [KIND_HELLO, message.fields]
+    data = cbor2.dumps(body)
+    return len(data).to_bytes(HEADER_SIZE, "big") + data
+
+
+_SCALARS: Final = frozenset({bytes, str, bool, int, type(None)})
+
+
+def _check_plain(value: object, depth: int) -> None:
+    """Only the CBOR types the protocol uses; no tags, floats, sets or shared references."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if depth >= MAX_NESTING:
+        raise ProtocolError("the frame nests too deeply")
+    if kind is list:
+        for item in value:  # type: ignore[attr-defined]
+            _check_plain(item, depth + 1)
+        return
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) not in (str, int):
+                raise ProtocolError("map keys must be text or integers")
+            if type(item) not in _SCALARS:
+                _check_plain(item, depth + 1)
+        return
+    raise ProtocolError("the frame holds a CBOR type the protocol does not use")
+
+
+def _request_id(value: object) -> int:
+    if type(value) is not int or not 0 <= value <= _MAX_ID:
+        raise ProtocolError("a request id is an unsigned 63-bit integer")
+    return value
+
+
+def decode_message(body: bytes) -> Message:
+    """Parse one frame body; anything malformed raises ``ProtocolError``."""
+    try:
+        raw = cbor2.loads(body)
+    except Exception as exc:  # cbor2 raises several types; all mean the same here
+        raise ProtocolError("the frame is not well-formed CBOR") from exc
+    _check_plain(raw, 0)
+    if type(raw) is not list or not raw or type(raw[0]) is not int:
+        raise ProtocolError("a frame is an array that starts with its kind")
+    kind, rest = raw[0], raw[1:]
+    if kind == KIND_REQUEST and len(rest) == 3:
+        request_id, command, args = rest
+        if type(command) is not str or type(args) is not dict:
+            raise ProtocolError("a request is [1, id, command, {args}]")
+        if any(type(k) is not str for k in args):
+            raise ProtocolError("argument names are text")
+        return Request(_request_id(request_id), command, args)
+    if kind == KIND_OK and len(rest) == 2:
+        return OkResponse(_request_id(rest[0]), rest[1])
+    if kind == KIND_ERROR and len(rest) == 3:
+        request_id, code, message = rest
+        if type(code) is not str or type(message) is not str:
+            raise ProtocolError("an error is [3, id, code, message]")
+        return ErrorResponse(_request_id(request_id), code, message)
+    if kind == KIND_HELLO and len(rest) == 1 and type(rest[0]) is dict:
+        return Hello(rest[0])
+    raise ProtocolError("unknown frame kind or shape")
+
+
+class FrameDecoder:
+    """Incremental framing: ``feed`` bytes as they arrive, iterate whole messages out.
+
+    A length over ``max_frame`` raises ``FrameTooLarge`` as soon as the header is in,
+    before any of the body is buffered.
+    """
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[Message]:
+        """Add ``data`` and yield every message now complete."""
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= HEADER_SIZE:
+            length = int.from_bytes(buffer[:HEADER_SIZE], "big")
+            if length > self.max_frame:
+                raise FrameTooLarge(f"a frame of {length} bytes is over the {self.max_frame} limit")
+            end = HEADER_SIZE + length
+            if len(buffer) < end:
+                return
+            body = bytes(buffer[HEADER_SIZE:end])
+            del buffer[:end]
+            yield decode_message(body)
+
+    @property
+    def pending(self) -> int:
+        """Bytes received that do not yet make a whole frame."""
+        return len(self._buffer)
