@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strongroom import __version__
-from strongroom.cli import backup_cmd, hsm_cmd, identity_cmd
+from strongroom.cli import backup_cmd, hsm_cmd, identity_cmd, up_cmd
 
 __all__ = ["main"]
 
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Make, configure and serve HSM nodes (docs/cli.md).",
     )
     hsm_cmd.configure_parser(hsm)
+    up_cmd.configure_up(
+        sub.add_parser("up", help="start a development cluster on 127.0.0.1 (first run: make it)")
+    )
+    up_cmd.configure_down(sub.add_parser("down", help="stop the development cluster"))
     return parser
 
 
@@ -76,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return identity_cmd.run(args)
     if args.command == "hsm":
         return hsm_cmd.run(args)
+    if args.command == "up":
+        return up_cmd.run_up(args)
+    if args.command == "down":
+        return up_cmd.run_down(args)
     parser.print_help()
     return 0
 

@@ -26,10 +26,12 @@ __all__ = [
     "create_ca",
     "create_csr",
     "create_node_key",
+    "csr_der_from_pem",
     "der_to_pem",
     "issue_certificate",
     "load_certificate_subject",
     "pem_to_der",
+    "private_key_der_from_pem",
     "private_key_pem",
     "verify_issued_by",
 ]
@@ -244,6 +246,27 @@ def der_to_pem(der: bytes, label: str = "CERTIFICATE") -> bytes:
             f"-----END {label}-----\n".encode(),
         ]
     )
+
+
+def private_key_der_from_pem(pem: bytes) -> bytes:
+    """A PEM private key (unencrypted) as PKCS#8 DER."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ArgumentsBad("not an unencrypted PEM private key") from None
+    return key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def csr_der_from_pem(pem: bytes) -> bytes:
+    """A PEM certificate request as DER."""
+    try:
+        return x509.load_pem_x509_csr(pem).public_bytes(serialization.Encoding.DER)
+    except ValueError:
+        raise ArgumentsBad("not a PEM certificate request") from None
 
 
 def pem_to_der(pem: bytes) -> list[bytes]:
