@@ -340,3 +340,5 @@ class Command(StrEnum):
     GENERATE_RANDOM = "generate-random"
     DIGEST = "digest"
     DERIVE_KEY = "derive-key"
+    BACKUP = "backup"
+    RESTORE = "restore"

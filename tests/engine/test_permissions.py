@@ -69,6 +69,8 @@ INVOKE: dict[Command, Callable[[Session, Ctx], object]] = {
     Command.ENCRYPT: lambda s, c: s.encrypt(c.key, Mechanism.AES_GCM, b"x", GCMParams()),
     Command.DECRYPT: lambda s, c: s.decrypt(c.key, Mechanism.AES_GCM, bytes(40), GCMParams()),
     Command.SIGN: lambda s, c: s.sign(c.key, Mechanism.SHA256_HMAC, b"x"),
+    Command.BACKUP: lambda s, c: s.backup().close(),
+    Command.RESTORE: lambda s, c: s.restore([b"not a backup"]),
     Command.VERIFY: lambda s, c: s.verify(c.key, Mechanism.SHA256_HMAC, b"x", bytes(32)),
     Command.GENERATE_RANDOM: lambda s, c: s.generate_random(16),
     Command.DIGEST: lambda s, c: s.digest(Mechanism.SHA256, b"x"),
@@ -157,7 +159,7 @@ def test_table_covers_every_command() -> None:
 
 def test_every_session_command_is_declared() -> None:
     """Every public Session method that acts on the HSM is bound to a Command."""
-    plumbing = {"close", "change_password", "cancel", "open_sibling"}
+    plumbing = {"close", "change_password", "cancel", "open_sibling", "authorize"}
     for name, member in inspect.getmembers(Session, inspect.isfunction):
         if name.startswith("_") and name not in ("_change_own_password", "_change_user_password"):
             continue

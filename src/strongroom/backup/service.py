@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from strongroom.backup.catalog import (
     BackupEntry,
@@ -38,6 +39,57 @@ from strongroom.engine import HSM, Clock, SystemClock
 from strongroom.engine.backup_format import ByteReader, parse_header, read_chunk
 from strongroom.engine.backup_ops import RestoreResult
 from strongroom.errors import ActionProhibited, ArgumentsBad, BackupInvalid, StrongroomError
+
+
+class SealedHeader(Protocol):
+    """What the service reads from a sealed backup's clear header."""
+
+    @property
+    def hsm_id(self) -> str: ...
+    @property
+    def backup_id(self) -> bytes: ...
+    @property
+    def object_count(self) -> int: ...
+    @property
+    def user_count(self) -> int: ...
+
+
+class SealedBackup(Protocol):
+    """A backup being read out of an HSM (the engine's ``BackupStream`` or a remote one)."""
+
+    @property
+    def header(self) -> SealedHeader: ...
+    def chunks(self) -> Iterator[bytes]: ...
+    def __enter__(self) -> Any: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class RestoreOutcome(Protocol):
+    """What a restore reports (the engine's ``RestoreResult`` or its wire form)."""
+
+    @property
+    def backup_id(self) -> str: ...
+    @property
+    def source_hsm_id(self) -> str: ...
+    @property
+    def objects(self) -> int: ...
+    @property
+    def users(self) -> int: ...
+    @property
+    def forced(self) -> bool: ...
+
+
+class BackupSource(Protocol):
+    """An HSM the service can back up: in this process (``HSM``) or over the network."""
+
+    def backup(self) -> SealedBackup: ...
+
+
+class RestoreTarget(Protocol):
+    """An HSM the service can restore onto."""
+
+    def restore(self, stream: Iterable[bytes], *, force: bool = False) -> RestoreOutcome: ...
+
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -180,7 +232,7 @@ class BackupService:
 
     def create_backup(
         self,
-        hsm: HSM,
+        hsm: BackupSource,
         *,
         cluster_id: str,
         region: str,
@@ -386,11 +438,11 @@ class BackupService:
     def restore_to_hsm(
         self,
         backup_id: str,
-        hsm: HSM,
+        hsm: RestoreTarget,
         *,
         force: bool = False,
         progress: Progress | None = None,
-    ) -> RestoreResult:
+    ) -> RestoreOutcome:
         """Restore a READY backup onto ``hsm`` (all or nothing; the HSM checks the family)."""
         entry = self.describe(backup_id)
         if entry.state is not BackupState.READY:

@@ -34,14 +34,14 @@ from strongroom.cli.output import (
     report_errors,
     table,
 )
+from strongroom.cli.remote_hsm import endpoints_file, remote_admin
 
 if TYPE_CHECKING:
     from strongroom.backup.catalog import BackupEntry
     from strongroom.backup.objectstore.api import ObjectStore, StoredObject
-    from strongroom.backup.service import PurgeReport, VerifyReport
+    from strongroom.backup.service import BackupService, PurgeReport, RestoreOutcome, VerifyReport
     from strongroom.engine import HSM
     from strongroom.engine.approval import BackupApproval
-    from strongroom.engine.backup_ops import RestoreResult
     from strongroom.engine.identity import ManufacturerIdentity
 
 __all__ = ["STATES", "configure_parser", "run"]
@@ -134,8 +134,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         return cmd
 
     create = add("create", _create, "take an on-demand backup of an HSM", long_work)
+    create.add_argument("--hsm", type=Path, metavar="PATH", help="the HSM's SQLite store file")
     create.add_argument(
-        "--hsm", type=Path, required=True, metavar="PATH", help="the HSM's SQLite store file"
+        "--endpoints",
+        type=Path,
+        metavar="FILE",
+        help="back up a served HSM instead (default: --data-dir's endpoints.json from `up`)",
     )
     create.add_argument("--cluster", type=_cluster_id, required=True, metavar="ID")
     create.add_argument("--region", metavar="NAME", help="optional when only one is configured")
@@ -188,9 +192,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     to_hsm.add_argument(
         "--hsm",
         type=Path,
-        required=True,
         metavar="PATH",
         help="the HSM's SQLite store file (a new file makes a new HSM)",
+    )
+    to_hsm.add_argument(
+        "--endpoints",
+        type=Path,
+        metavar="FILE",
+        help="restore onto a served HSM instead (default: --data-dir's endpoints.json)",
     )
     to_hsm.add_argument(
         "--force", action="store_true", help="allow rolling the HSM back to an older state"
@@ -318,7 +327,7 @@ def _show_entry(args: argparse.Namespace, entry: BackupEntry) -> int:
     return EXIT_OK
 
 
-def _restore_json(result: RestoreResult) -> dict[str, object]:
+def _restore_json(result: RestoreOutcome) -> dict[str, object]:
     return {
         "InnerBackupId": result.backup_id,
         "SourceHsmId": result.source_hsm_id,
@@ -455,11 +464,64 @@ def _set_retention(args: argparse.Namespace, setup: BackupSetup) -> int:
 # --- long work: create, copy, verify, restore-to-hsm ---------------------------------------
 
 
+def _restore_remote(
+    args: argparse.Namespace,
+    service: BackupService,
+    entry: BackupEntry,
+    remote: Path,
+    interactive: bool,
+) -> int:
+    """restore-to-hsm onto a served HSM (confirmed here, all or nothing there)."""
+    if not args.yes:
+        assert interactive
+        print(
+            f"restore-to-hsm: backup {entry.backup_id} (created "
+            f"{iso_utc(entry.create_timestamp_ns)}) replaces everything on the HSM in {remote}",
+            file=sys.stderr,
+        )
+        sys.stderr.write("type 'yes' to go on: ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip() != "yes":
+            raise UsageError("restore-to-hsm: not confirmed; nothing changed")
+    with remote_admin(remote) as client, _progress(args, "restore", entry.size) as bar:
+        target = str(client.info()["hsm_id"])
+        result = service.restore_to_hsm(args.backup_id, client, force=args.force, progress=bar)
+    _print_restore(args, entry, target, result)
+    return EXIT_OK
+
+
+def _print_restore(
+    args: argparse.Namespace, entry: BackupEntry, target: str, result: RestoreOutcome
+) -> None:
+    if _json(args):
+        print_json({"BackupId": entry.backup_id, "TargetHsmId": target, **_restore_json(result)})
+        return
+    print(
+        key_value_table(
+            [
+                ("BackupId", entry.backup_id),
+                ("TargetHsmId", target),
+                ("SourceHsmId", result.source_hsm_id),
+                ("ObjectCount", result.objects),
+                ("UserCount", result.users),
+                ("Forced", str(result.forced).lower()),
+            ]
+        )
+    )
+
+
 def _create(args: argparse.Namespace, setup: BackupSetup) -> int:
     region = _region(args, setup)
     tags = _tags(args.tag)
     service = setup.service()
     setup.prepare_kms_key(region)
+    remote = endpoints_file(args.endpoints, args.hsm, _data_dir(args, setup))
+    if remote is not None:
+        with remote_admin(remote) as client, _progress(args, "backup", None) as bar:
+            entry = service.create_backup(
+                client, cluster_id=args.cluster, region=region, tags=tags, progress=bar
+            )
+        return _show_entry(args, entry)
     manufacturer = setup.manufacturer()
     service_identity = setup.service_identity()
     with _open_hsm(args.hsm, manufacturer) as hsm:
@@ -469,6 +531,10 @@ def _create(args: argparse.Namespace, setup: BackupSetup) -> int:
                 hsm, cluster_id=args.cluster, region=region, tags=tags, progress=bar
             )
     return _show_entry(args, entry)
+
+
+def _data_dir(args: argparse.Namespace, setup: BackupSetup) -> Path | None:
+    return args.data_dir if args.data_dir is not None else setup.settings.data_dir
 
 
 def _copy(args: argparse.Namespace, setup: BackupSetup) -> int:
@@ -600,6 +666,9 @@ def _restore_to_hsm(args: argparse.Namespace, setup: BackupSetup) -> int:
             "restore-to-hsm replaces everything on the HSM: pass --yes, or run it in a "
             "terminal to confirm"
         )
+    remote = endpoints_file(args.endpoints, args.hsm, _data_dir(args, setup))
+    if remote is not None:
+        return _restore_remote(args, service, entry, remote, interactive)
     manufacturer = setup.manufacturer()
     service_identity = setup.service_identity()
     with _progress(args, "restore", entry.size) as bar:
@@ -628,20 +697,7 @@ def _restore_to_hsm(args: argparse.Namespace, setup: BackupSetup) -> int:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{args.hsm}{suffix}").unlink(missing_ok=True)
             raise
-    if _json(args):
-        print_json({"BackupId": entry.backup_id, "TargetHsmId": target, **_restore_json(result)})
-    else:
-        print(
-            key_value_table(
-                [
-                    ("BackupId", entry.backup_id),
-                    ("TargetHsmId", target),
-                    ("SourceHsmId", result.source_hsm_id),
-                    ("ObjectCount", result.objects),
-                    ("UserCount", result.users),
-                    ("Forced", str(result.forced).lower()),
-                ]
-            )
-        )
+    _print_restore(args, entry, target, result)
+    if not _json(args):
         print("the HSM is sealed until an admin of the restored state logs in", file=sys.stderr)
     return EXIT_OK

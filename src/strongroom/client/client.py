@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from strongroom.client.backups import RemoteBackup, RestoreSummary, restore_stream
 from strongroom.client.config import ClientConfig, Credentials
 from strongroom.client.links import HSMLink, LinkConnection
 from strongroom.client.transport import TLSSettings, client_ssl_context
@@ -380,6 +381,26 @@ class HSMClient:
     def sync_digest(self) -> str:
         """A digest of one HSM's users and token objects (compare HSMs with it)."""
         return str(self._call("hsm.sync_digest", {}))
+
+    # --- sealed backups (admins and appliance users) -------------------------------------------
+
+    def backup(self, hsm: str | None = None) -> RemoteBackup:
+        """Start reading a sealed backup out of one HSM (``hsm``: its address)."""
+        item, _address = self._pinned(hsm)
+        return RemoteBackup(item, self.config.request_timeout)
+
+    def restore(
+        self, stream: Iterable[bytes], *, force: bool = False, hsm: str | None = None
+    ) -> RestoreSummary:
+        """Replace one HSM's whole state with a sealed backup's (all or nothing there).
+
+        The HSM logs every session out afterwards; log in again to go on.
+        """
+        item, _address = self._pinned(hsm)
+        result = restore_stream(item, stream, force=force, timeout=self.config.request_timeout)
+        with self._lock:
+            self._generation += 1  # every session on that HSM was logged out
+        return result
 
     # --- multi-part -----------------------------------------------------------------------------
 

@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from strongroom.constants import Attribute, Command, Role
-from strongroom.engine import admin_ops, crypto_ops, derive_ops, key_ops, user_ops, wrap_ops
+from strongroom.engine import (
+    admin_ops,
+    backup_ops,
+    crypto_ops,
+    derive_ops,
+    key_ops,
+    user_ops,
+    wrap_ops,
+)
+from strongroom.engine.backup_ops import BackupStream, RestoreResult
 from strongroom.engine.core import Core, SessionState
 from strongroom.engine.mechanisms.registry import Function
 from strongroom.engine.user_ops import UserInfo
@@ -96,6 +105,10 @@ class Session:
             self._state.operations.clear()
             self._state.closed = True
             core.sessions.pop(self._state.handle, None)
+
+    def authorize(self, command: Command) -> None:
+        """Raise unless this session may run ``command`` (for callers starting long work)."""
+        self._core.authorize(self._state, command)
 
     def open_sibling(self) -> Session:
         """A new session logged in as this one's user, with no password check.
@@ -377,6 +390,21 @@ class Session:
         return crypto_ops.generate_random(self._core, length)
 
     # --- HSM-wide ---------------------------------------------------------------------------
+
+    # --- backups over a session (the node server's path; see HSM.backup) -------------------
+
+    @_command(Command.BACKUP)
+    def backup(self) -> BackupStream:
+        """Admins and appliance users: start a sealed backup (see ``HSM.backup``)."""
+        return backup_ops.create_backup(self._core)
+
+    @_command(Command.RESTORE)
+    def restore(self, stream: Iterable[bytes], *, force: bool = False) -> RestoreResult:
+        """Admins and appliance users: replace the whole state with a backup's (all or nothing).
+
+        Every session is logged out afterwards, this one included.
+        """
+        return backup_ops.restore_backup(self._core, stream, force=force)
 
     @_command(Command.GET_INFO)
     def info(self) -> dict[str, object]:

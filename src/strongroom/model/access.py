@@ -17,7 +17,9 @@ CloudHSM's matrix (user guide, "HSM user permissions table", CloudHSM CLI), repr
 
 Strongroom additions: admins may also find keys and read their non-sensitive attributes
 (to pick the key they mark TRUSTED), set HSM policy, read the audit log and run the
-self-tests on demand; anyone logged in may list users.
+self-tests on demand; anyone logged in may list users. Over the network, admins and
+appliance users (the service's role in CloudHSM) may take a sealed backup or restore one;
+the backup is sealed inside the HSM either way.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ PERMISSIONS: dict[Command, frozenset[Role | None]] = {
     Command.GENERATE_RANDOM: _CRYPTO,
     Command.DIGEST: _CRYPTO,
     Command.DERIVE_KEY: _CRYPTO,
+    Command.BACKUP: frozenset({_A, _AU}),
+    Command.RESTORE: frozenset({_A, _AU}),
 }
 
 

@@ -144,6 +144,14 @@ _TABLE: Final = [
     _spec("crypto.update", {"operation": "str", "data": "bytes"}, secret=_DATA),
     _spec("crypto.final", {"operation": "str"}, {"signature": "bytes"}),
     _spec("crypto.cancel", {"operation": "str"}),
+    # sealed backups (admins and appliance users; the bytes are sealed inside the HSM)
+    _spec("backup.begin"),
+    _spec("backup.next", {"backup": "int"}),
+    _spec("backup.cancel", {"backup": "int"}),
+    _spec("restore.begin", {"force": "bool"}),
+    _spec("restore.data", {"restore": "int", "data": "bytes"}),
+    _spec("restore.commit", {"restore": "int"}),
+    _spec("restore.cancel", {"restore": "int"}),
     # HSM-wide
     _spec("policy.get", idempotent=True),
     _spec("policy.set", {"name": "str", "value": "bool"}),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from strongroom.constants import Role
+from strongroom.constants import Command, Role
 from strongroom.engine import HSM, Session
 from strongroom.errors import (
     ArgumentsBad,
@@ -22,6 +22,7 @@ from strongroom.errors import (
     SessionHandleInvalid,
 )
 from strongroom.protocol.values import encode_template
+from strongroom.server.transfers import BackupCursor, RestoreFeed, TransferTable
 
 __all__ = ["HANDLERS", "MAX_SESSIONS_PER_CONNECTION", "ConnectionSessions", "Handler"]
 
@@ -37,6 +38,7 @@ class ConnectionSessions:
     client_certificate: bool
     node_info: dict[str, Any] = field(default_factory=dict)
     sessions: dict[int, Session] = field(default_factory=dict)
+    transfers: TransferTable = field(default_factory=TransferTable)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def session(self, handle: int) -> Session:
@@ -69,7 +71,8 @@ class ConnectionSessions:
         session.close()
 
     def close_all(self) -> None:
-        """The connection is gone: close every session it opened."""
+        """The connection is gone: end its transfers and close every session it opened."""
+        self.transfers.close_all()
         with self.lock:
             sessions, self.sessions = list(self.sessions.values()), {}
         for session in sessions:
@@ -184,6 +187,49 @@ def _crypto_final(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
     return final()
 
 
+def _backup_begin(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    cursor = BackupCursor(conn.session(args["session"]).backup())
+    return {"backup": conn.transfers.add_backup(cursor), "header": cursor.header()}
+
+
+def _backup_next(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    conn.session(args["session"])
+    cursor = conn.transfers.backup(args["backup"])
+    answer = cursor.next()
+    if cursor.done:
+        conn.transfers.backups.pop(args["backup"], None)
+    return answer
+
+
+def _backup_cancel(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    conn.session(args["session"])
+    cursor = conn.transfers.backups.pop(args["backup"], None)
+    if cursor is not None:
+        cursor.close()
+
+
+def _restore_begin(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    session = conn.session(args["session"])
+    # authorise now, not when the first bytes arrive
+    session.authorize(Command.RESTORE)
+    return conn.transfers.add_restore(RestoreFeed(session, args["force"]))
+
+
+def _restore_data(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    conn.session(args["session"])
+    conn.transfers.restore(args["restore"]).put(args["data"])
+
+
+def _restore_commit(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    conn.session(args["session"])
+    return conn.transfers.restore(args["restore"], remove=True).commit()
+
+
+def _restore_cancel(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    conn.session(args["session"])
+    conn.transfers.restore(args["restore"], remove=True).cancel()
+
+
 def _s(conn: ConnectionSessions, args: dict[str, Any]) -> Session:
     return conn.session(args["session"])
 
@@ -240,6 +286,13 @@ HANDLERS: Final[dict[str, Handler]] = {
     "crypto.update": _crypto_update,
     "crypto.final": _crypto_final,
     "crypto.cancel": lambda c, a: _s(c, a).cancel(a["operation"]),
+    "backup.begin": _backup_begin,
+    "backup.next": _backup_next,
+    "backup.cancel": _backup_cancel,
+    "restore.begin": _restore_begin,
+    "restore.data": _restore_data,
+    "restore.commit": _restore_commit,
+    "restore.cancel": _restore_cancel,
     "policy.get": lambda c, a: _s(c, a).get_policy(),
     "policy.set": _policy_set,
     "audit.read": lambda c, a: _s(c, a).read_audit(

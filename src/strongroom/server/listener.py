@@ -59,6 +59,12 @@ _ALWAYS_THREADED: Final = frozenset(
         "hsm.self_test",
         "audit.read",
         "object.find",
+        "backup.begin",
+        "backup.next",
+        "restore.begin",
+        "restore.data",
+        "restore.commit",
+        "restore.cancel",
     }
 )
 """Commands that can take milliseconds or more whatever their arguments."""
