@@ -27,8 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"strongroom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("version", help="print the version and exit")
-    demo = sub.add_parser("demo", help="run a short engine demo (state kept in --data-dir)")
-    demo.add_argument("--data-dir", type=Path, default=Path("demo-data"))
+    demo = sub.add_parser(
+        "demo", help="start the development cluster (like `up --detach`) and tour it"
+    )
+    demo.add_argument("--data-dir", type=Path, default=Path("strongroom-data"))
     mechanisms = sub.add_parser("mechanisms", help="print the mechanism table (Markdown)")
     mechanisms.add_argument(
         "--update-doc",
