@@ -16,6 +16,7 @@ an SDK process holds no key material.
 
 from __future__ import annotations
 
+from strongroom.client.aio import AsyncHSMClient, AsyncKey
 from strongroom.client.client import HSMClient, Key
 from strongroom.client.config import ClientConfig, Credentials
 from strongroom.model.params import (
@@ -32,6 +33,8 @@ from strongroom.model.params import (
 )
 
 __all__ = [
+    "AsyncHSMClient",
+    "AsyncKey",
     "CTRParams",
     "ClientConfig",
     "Credentials",
