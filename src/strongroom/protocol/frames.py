@@ -104,28 +104,83 @@ def encode_message(message: Message) -> bytes:
     return len(data).to_bytes(HEADER_SIZE, "big") + data
 
 
-_SCALARS: Final = frozenset({bytes, str, bool, int, type(None)})
+_MAX_ITEMS: Final = 1_000_000
+"""Most data items one frame may hold (a template has tens)."""
+_SIMPLE_OK: Final = frozenset({20, 21, 22})  # false, true, null
 
 
-def _check_plain(value: object, depth: int) -> None:
-    """Only the CBOR types the protocol uses; no tags, floats, sets or shared references."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return
-    if depth >= MAX_NESTING:
-        raise ProtocolError("the frame nests too deeply")
-    if kind is list:
-        for item in value:  # type: ignore[attr-defined]
-            _check_plain(item, depth + 1)
-        return
-    if kind is dict:
-        for key, item in value.items():  # type: ignore[attr-defined]
-            if type(key) not in (str, int):
-                raise ProtocolError("map keys must be text or integers")
-            if type(item) not in _SCALARS:
-                _check_plain(item, depth + 1)
-        return
-    raise ProtocolError("the frame holds a CBOR type the protocol does not use")
+def _check_wellformed(body: bytes) -> None:
+    """Walk the CBOR item heads without building anything; refuse what the protocol never uses.
+
+    Only definite-length unsigned and negative integers, byte and text strings, arrays, maps
+    (whose keys are integers or text, each key once), booleans and null, nested at most
+    ``MAX_NESTING`` deep, exactly one item filling the frame. Tags (bignums, shared references,
+    dates…), floats, ``undefined`` and indefinite lengths are refused here, before the decoder
+    could spend time on them.
+    """
+    size = len(body)
+    pos = 0
+    items = 0
+    # each open container: [items still to read, is_map, seen map keys (raw) or None]
+    stack: list[list[Any]] = []
+    while True:
+        if pos >= size:
+            raise ProtocolError("the frame ends inside a CBOR item")
+        start = pos
+        head = body[pos]
+        major, info = head >> 5, head & 0x1F
+        pos += 1
+        if info < 24:
+            value = info
+        elif info <= 27:
+            width = 1 << (info - 24)
+            if pos + width > size:
+                raise ProtocolError("the frame ends inside a CBOR item")
+            value = int.from_bytes(body[pos : pos + width], "big")
+            pos += width
+        else:
+            raise ProtocolError("indefinite lengths and reserved CBOR encodings are not used")
+        items += 1
+        if items > _MAX_ITEMS:
+            raise ProtocolError("the frame holds too many items")
+        container: list[Any] | None = None
+        if major in (2, 3):
+            if value > size - pos:
+                raise ProtocolError("a string runs past the end of the frame")
+            pos += value
+        elif major in (4, 5):
+            if len(stack) >= MAX_NESTING:
+                raise ProtocolError("the frame nests too deeply")
+            count = value * 2 if major == 5 else value
+            if count > size - pos:
+                raise ProtocolError("a container claims more items than the frame holds")
+            container = [count, major == 5, set() if major == 5 else None]
+        elif major == 6:
+            raise ProtocolError("CBOR tags are not used by the protocol")
+        elif major == 7 and (info >= 24 or value not in _SIMPLE_OK):
+            raise ProtocolError(
+                "floats and simple values other than true, false, null are not used"
+            )
+        # this item fills one slot of the enclosing container
+        if stack:
+            parent = stack[-1]
+            if parent[1] and parent[0] % 2 == 0:  # a map key
+                if major not in (0, 1, 3):
+                    raise ProtocolError("map keys must be text or integers")
+                raw = body[start:pos]
+                if raw in parent[2]:
+                    raise ProtocolError("a map repeats a key")
+                parent[2].add(raw)
+            parent[0] -= 1
+        if container is not None and int(container[0]) > 0:
+            stack.append(container)
+            continue
+        while stack and stack[-1][0] == 0:
+            stack.pop()
+        if not stack:
+            break
+    if pos != size:
+        raise ProtocolError("bytes follow the frame's CBOR item")
 
 
 def _request_id(value: object) -> int:
@@ -136,16 +191,18 @@ def _request_id(value: object) -> int:
 
 def decode_message(body: bytes) -> Message:
     """Parse one frame body; anything malformed raises ``ProtocolError``."""
+    _check_wellformed(body)
     try:
         raw = cbor2.loads(body)
     except Exception as exc:  # cbor2 raises several types; all mean the same here
         raise ProtocolError("the frame is not well-formed CBOR") from exc
-    _check_plain(raw, 0)
     if type(raw) is not list or not raw or type(raw[0]) is not int:
         raise ProtocolError("a frame is an array that starts with its kind")
     kind, rest = raw[0], raw[1:]
     if kind == KIND_REQUEST and len(rest) == 3:
         request_id, command, args = rest
+        if request_id == 0:
+            raise ProtocolError("request id 0 is reserved for connection-level errors")
         if type(command) is not str or type(args) is not dict:
             raise ProtocolError("a request is [1, id, command, {args}]")
         if any(type(k) is not str for k in args):

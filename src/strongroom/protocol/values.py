@@ -83,10 +83,10 @@ def decode_template(value: object, what: str = "template") -> dict[int, Any]:
     return value
 
 
-def encode_params(params: object) -> dict[str, Any] | None:
-    """A parameter object as a plain map (``None`` stays ``None``)."""
-    if params is None:
-        return None
+def encode_params(params: object) -> dict[str, Any] | bytes | None:
+    """A parameter object as a plain map (``None`` stays ``None``; a bytes IV stays bytes)."""
+    if params is None or type(params) is bytes:
+        return params
     name = _NAMES.get(type(params))
     if name is None:
         raise MechanismParamInvalid(f"{type(params).__name__} is not a mechanism parameter type")
@@ -98,12 +98,13 @@ def encode_params(params: object) -> dict[str, Any] | None:
 
 
 def decode_params(value: object) -> object:
-    """Rebuild (and so validate) a parameter object from its plain map."""
-    if value is None:
-        return None
+    """Rebuild (and so validate) a parameter object from its plain map (bytes pass as is)."""
+    if value is None or type(value) is bytes:
+        return value
     if not isinstance(value, dict):
         raise MechanismParamInvalid("mechanism parameters must be a map with a type")
-    cls = PARAM_TYPES.get(value.get("type"))  # type: ignore[arg-type]
+    name = value.get("type")
+    cls = PARAM_TYPES.get(name) if isinstance(name, str) else None
     if cls is None:
         raise MechanismParamInvalid("unknown mechanism parameter type")
     fields = {f.name: f for f in dataclasses.fields(cls)}

@@ -138,7 +138,7 @@ class NodeListener:
         if self._server is not None:
             self._server.close()
         for conn in list(self._connections):
-            conn.abort("the HSM is shutting down")
+            conn.abort("the HSM is shutting down", ServerBusy.code)
         for conn in list(self._connections):
             await conn.finished()
         if self._server is not None:
@@ -154,7 +154,7 @@ class NodeListener:
         """Close every connection without a client certificate (enforcement just turned on)."""
         dropped = [c for c in self._connections if not c.client_certificate]
         for conn in dropped:
-            conn.abort("the cluster now enforces mutual TLS")
+            conn.abort("the cluster now enforces mutual TLS", MutualTLSRequired.code)
         return len(dropped)
 
     # --- latency ----------------------------------------------------------------------------
@@ -218,6 +218,7 @@ class _Connection(asyncio.Protocol):
         self.paused_reading = False
         self.paused_writing = False
         self.pending: set[asyncio.Future[Any]] = set()
+        self.active_ids: set[int] = set()
         self._done: asyncio.Future[None] | None = None
         self._hello_timer: asyncio.TimerHandle | None = None
         self._batch: list[bytes] | None = None
@@ -347,6 +348,9 @@ class _Connection(asyncio.Protocol):
                 self._after(request, args)
             listener.record_cost(request.command, args, time.perf_counter() - start)
             return
+        if request.request_id in self.active_ids:
+            raise ProtocolError("a request id was reused while its request is running")
+        self.active_ids.add(request.request_id)
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(listener._pool, _run, handler, self.sessions, args)
         self.in_flight += 1
@@ -356,6 +360,7 @@ class _Connection(asyncio.Protocol):
 
     def _threaded_done(self, future: asyncio.Future[Any], request: Request, args: Any) -> None:
         self.pending.discard(future)
+        self.active_ids.discard(request.request_id)
         self.in_flight -= 1
         self._update_reading()
         exc = future.exception()
@@ -422,13 +427,20 @@ class _Connection(asyncio.Protocol):
     # --- ending ----------------------------------------------------------------------------
 
     def abort(self, reason: str, code: str = ProtocolError.code) -> None:
-        """Tell the client why (request id 0), then close the connection."""
+        """Tell the client why (request id 0), then close the connection.
+
+        Answers already made go out first; the close is graceful (the error frame is written
+        before TLS shuts down) with a hard abort after a second for a peer that never reads.
+        """
         if self.closed or self.transport is None:
             return
         log(logging.INFO, "connection-refused", peer=self.peer, code=code, reason=reason)
-        self._send(ErrorResponse(0, code, reason))
+        self._flush()
+        self._flush_later()
+        self.transport.write(encode_message(ErrorResponse(0, code, reason)))
         self.closed = True
-        self.transport.abort()  # no TLS close_notify wait: the peer is misbehaving or we stop
+        self.transport.close()
+        asyncio.get_running_loop().call_later(1.0, self.transport.abort)
 
     async def _cleanup(self) -> None:
         try:

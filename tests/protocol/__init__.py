@@ -1,0 +1,1 @@
+"""Wire protocol tests: frames, commands, values, errors, golden vectors, the spec."""
