@@ -140,3 +140,38 @@ def test_restarted_node_unseals_itself(node: NodeConfig) -> None:
     hsm = open_node_hsm(node)
     assert hsm.info()["sealed"] is False
     hsm.close()
+
+
+def test_service_certifies_the_node_it_configures(node: NodeConfig, tmp_path: Path) -> None:
+    """The service's CA signs the node's identity key; an identity without a CA signs nothing."""
+    from strongroom.crypto import certificate_public_key_der
+    from strongroom.engine.identity import ServiceIdentity
+    from strongroom.server.node import configure_service
+
+    service = ServiceIdentity.create("svc")
+    assert "ca_key" not in repr(service)
+    service.save(tmp_path / "svc.id")
+    loaded = ServiceIdentity.load(tmp_path / "svc.id")
+    assert loaded == service
+    plain = make_node(
+        tmp_path / "n2",
+        name="n2",
+        manufacturer_path=Path(str(node.manufacturer)),
+        password_iterations=1000,
+    )
+    configure_service(plain, ServiceIdentity("plain", bytes(32)))
+    assert not (plain.directory / "service.crt").exists()
+    configure_service(node, loaded)
+    issued = pem_to_der((node.directory / "service.crt").read_bytes())[0]
+    assert service.ca_cert is not None
+    verify_issued_by(issued, service.ca_cert)
+    hardware = pem_to_der((node.directory / "hsm.crt").read_bytes())[0]
+    assert certificate_public_key_der(issued) == certificate_public_key_der(hardware)
+
+
+def test_service_identity_ca_is_all_or_nothing() -> None:
+    """A key without a certificate (or the reverse) is not an identity."""
+    from strongroom.engine.identity import ServiceIdentity
+
+    with pytest.raises(IdentityInvalid):
+        ServiceIdentity("s", bytes(32), ca_key=b"k")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -147,22 +147,35 @@ class ManufacturerIdentity:
 
 @dataclass(frozen=True, slots=True)
 class ServiceIdentity:
-    """A service: ID and AKBK (the service key backup key)."""
+    """A service: ID, AKBK (the service key backup key) and the CA that certifies its HSMs.
+
+    The CA is optional (identities made before the network service have none); with one,
+    configuring a node also gives it a certificate from the service (CloudHSM's
+    ``AwsHardwareCertificate``).
+    """
 
     service_id: str
     akbk: bytes
+    ca_key: bytes | None = field(default=None, repr=False)
+    ca_cert: bytes | None = None
 
     def __post_init__(self) -> None:
         _check_id(self.service_id, "service")
         _check_key(self.akbk, "AKBK")
+        if (self.ca_key is None) != (self.ca_cert is None) or not all(
+            v is None or isinstance(v, bytes) for v in (self.ca_key, self.ca_cert)
+        ):
+            raise IdentityInvalid("the service CA is a DER key and certificate, or neither")
 
     def __repr__(self) -> str:
         return f"ServiceIdentity({self.service_id!r}, akbk=<redacted>)"
 
     @classmethod
     def create(cls, service_id: str, rng: RandomSource | None = None) -> ServiceIdentity:
-        """A new service with a fresh AKBK."""
-        return cls(_check_id(service_id, "service"), (rng or SystemRandom()).random_bytes(32))
+        """A new service with a fresh AKBK and CA."""
+        _check_id(service_id, "service")
+        ca_key, ca_cert = create_ca(f"Strongroom service {service_id}")
+        return cls(service_id, (rng or SystemRandom()).random_bytes(32), ca_key, ca_cert)
 
     @property
     def check_value(self) -> bytes:
@@ -180,6 +193,7 @@ class ServiceIdentity:
                     "service_id": self.service_id,
                     "akbk": self.akbk,
                 }
+                | ({} if self.ca_key is None else {"ca_key": self.ca_key, "ca_cert": self.ca_cert})
             ),
         )
 
@@ -187,7 +201,12 @@ class ServiceIdentity:
     def load(cls, path: Path) -> ServiceIdentity:
         """Read an identity file; refuses files others can read."""
         d = _read_private(path, _SERVICE_FORMAT)
-        return cls(_check_id(d.get("service_id"), "service"), _check_key(d.get("akbk"), "AKBK"))
+        return cls(
+            _check_id(d.get("service_id"), "service"),
+            _check_key(d.get("akbk"), "AKBK"),
+            d.get("ca_key"),
+            d.get("ca_cert"),
+        )
 
 
 def _akbk_sealing_key(mkbk: bytes) -> AESGCM:

@@ -31,6 +31,7 @@ from strongroom.crypto import (
     private_key_pem,
     verify_issued_by,
 )
+from strongroom.crypto.certs import private_key_der_from_pem
 from strongroom.engine import HSM, HSMConfig
 from strongroom.engine.identity import ManufacturerIdentity, ServiceIdentity
 from strongroom.errors import ArgumentsBad, IdentityInvalid
@@ -57,6 +58,8 @@ _CSR: Final = "cluster.csr"
 _CLUSTER_CERT: Final = "cluster.crt"
 _TRUST_ANCHOR: Final = "trust-anchor.pem"
 _STORE: Final = "store.db"
+_SERVICE_CERT: Final = "service.crt"
+_MANUFACTURER_CA: Final = "manufacturer-ca.pem"
 
 
 @dataclass(slots=True)
@@ -175,7 +178,7 @@ def make_node(
         manufacturer.ca_key, manufacturer.ca_cert, csr, server=True, client=True
     )
     write_atomic(directory / _HSM_CERT, der_to_pem(hardware), 0o644)
-    write_atomic(directory / "manufacturer-ca.pem", der_to_pem(manufacturer.ca_cert), 0o644)
+    write_atomic(directory / _MANUFACTURER_CA, der_to_pem(manufacturer.ca_cert), 0o644)
     write_atomic(directory / _CSR, der_to_pem(csr, "CERTIFICATE REQUEST"), 0o644)
     config.extra["hsm_id"] = hsm_id
     config.save()
@@ -206,12 +209,26 @@ def install_cluster_certificate(
 
 
 def configure_service(config: NodeConfig, service: ServiceIdentity) -> None:
-    """The service's step: install its identity (the AKBK) into the node's HSM."""
+    """The service's step: install its identity (the AKBK) into the node's HSM.
+
+    A service with a CA also certifies the node's identity key (``service.crt``, CloudHSM's
+    ``AwsHardwareCertificate``), after checking the node's hardware certificate against the
+    manufacturer CA the node names.
+    """
     hsm = open_node_hsm(config)
     try:
         hsm.configure_service(service)
     finally:
         hsm.close()
+    if service.ca_key is None or service.ca_cert is None:
+        return
+    hardware = pem_to_der(config.path(_HSM_CERT).read_bytes())[0]
+    verify_issued_by(hardware, pem_to_der(config.path(_MANUFACTURER_CA).read_bytes())[0])
+    key = private_key_der_from_pem(config.path(_IDENTITY_KEY).read_bytes())
+    csr = create_csr(key, f"HSM:{config.extra.get('hsm_id', config.name)}")
+    cert = issue_certificate(service.ca_key, service.ca_cert, csr, server=True, client=True)
+    write_atomic(config.path(_SERVICE_CERT), der_to_pem(cert), 0o644)
+    write_atomic(config.path("service-ca.pem"), der_to_pem(service.ca_cert), 0o644)
 
 
 def server_ssl_context(config: NodeConfig) -> ssl.SSLContext:
@@ -229,14 +246,17 @@ def server_ssl_context(config: NodeConfig) -> ssl.SSLContext:
 
 
 def _node_info(config: NodeConfig) -> dict[str, Any]:
-    return {
-        "node_name": config.name,
-        "certificates": {
-            "hsm": config.path(_HSM_CERT).read_text(),
-            "cluster": config.path(_CLUSTER_CERT).read_text(),
-            "manufacturer_ca": config.path("manufacturer-ca.pem").read_text(),
-        },
+    """What ``hsm.info`` adds: the node's name and certificates (CloudHSM's five items)."""
+    certificates = {
+        "hsm": config.path(_HSM_CERT).read_text(),
+        "cluster": config.path(_CLUSTER_CERT).read_text(),
+        "manufacturer_ca": config.path(_MANUFACTURER_CA).read_text(),
+        "cluster_csr": config.path(_CSR).read_text(),
     }
+    if config.path(_SERVICE_CERT).exists():
+        certificates["service"] = config.path(_SERVICE_CERT).read_text()
+        certificates["service_ca"] = config.path("service-ca.pem").read_text()
+    return {"node_name": config.name, "certificates": certificates}
 
 
 async def serve_node(
