@@ -199,7 +199,7 @@ def _request_with(raw_value: str) -> bytes:
 def test_cbor_tags_are_refused(body: bytes) -> None:
     """No CBOR tag of any number is part of the protocol."""
     with pytest.raises(
-        ProtocolError, match="not used by the protocol|the protocol does not use|are not used"
+        ProtocolError, match=r"not used by the protocol|the protocol does not use|are not used"
     ):
         decode_message(body)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strongroom import __version__
-from strongroom.cli import backup_cmd, hsm_cmd, identity_cmd, up_cmd
+from strongroom.cli import backup_cmd, hsm_cmd, identity_cmd, session_cmd, up_cmd
 
 __all__ = ["main"]
 
@@ -60,13 +60,17 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser("up", help="start a development cluster on 127.0.0.1 (first run: make it)")
     )
     up_cmd.configure_down(sub.add_parser("down", help="stop the development cluster"))
+    session_cmd.add_placeholders(sub)  # login, logout, user, key, crypto, cluster, shell
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if session_cmd.handles(arguments):  # the CloudHSM-CLI-shaped tree parses its own words
+        return session_cmd.main(arguments)
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command == "version":
         print(f"strongroom {__version__}")
         return 0

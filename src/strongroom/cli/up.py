@@ -70,6 +70,8 @@ class DevCluster:
         self.password_iterations = password_iterations
         if not 1 <= hsm_count <= 28:
             raise ArgumentsBad("a cluster has 1-28 HSMs")
+        self._processes: list[subprocess.Popen[bytes]] = []
+        """Node processes this object started (reaped by ``stop``)."""
 
     def __repr__(self) -> str:
         return f"DevCluster({str(self.data_dir)!r})"
@@ -214,15 +216,17 @@ class DevCluster:
                 "--log-file",
                 str(log_file),
             ]
-            started.append(
-                subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=open(log_file.with_suffix(".err"), "ab"),  # noqa: SIM115
-                    start_new_session=True,
+            with open(log_file.with_suffix(".err"), "ab") as errors:
+                started.append(
+                    subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                        command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=errors,
+                        start_new_session=True,
+                    )
                 )
-            )
+        self._processes.extend(started)
         deadline = time.monotonic() + _START_TIMEOUT
         while True:
             running = self.running()
@@ -253,6 +257,13 @@ class DevCluster:
                     os.kill(node_process.pid, signal.SIGKILL)
             self._ready_file(node_process.name).unlink(missing_ok=True)
         self.endpoints_path.unlink(missing_ok=True)
+        for process in self._processes:
+            try:
+                process.wait(timeout=_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._processes.clear()
         return [n.name for n in running]
 
     # --- users and the endpoints contract --------------------------------------------------------
