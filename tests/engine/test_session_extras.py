@@ -97,3 +97,27 @@ def test_mtls_policy_defaults_off_and_is_admin_only() -> None:
     with pytest.raises(PermissionDenied):
         cluster.alice.set_policy("mtls_enforced", False)
     cluster.hsm.close()
+
+
+def test_siblings_share_session_objects_until_the_first_session_closes() -> None:
+    """PKCS#11: an application's sessions see its session objects; the creator's close ends them."""
+    cluster = build(MemoryStore())
+    root = cluster.alice
+    sibling = root.open_sibling()
+    made_by_sibling = sibling.generate_key(Mechanism.AES_KEY_GEN, {Attribute.VALUE_LEN: 16})
+    made_by_root = root.generate_key(Mechanism.AES_KEY_GEN, {Attribute.VALUE_LEN: 16})
+    assert set(root.find_objects({})) >= {made_by_sibling, made_by_root}
+    assert set(sibling.find_objects({})) >= {made_by_sibling, made_by_root}
+    stranger = cluster.session("alice", ALICE_PASSWORD)
+    assert made_by_root not in stranger.find_objects({})
+    sibling.close()
+    assert made_by_sibling in root.find_objects({})
+    other = root.open_sibling()
+    root.close()
+    assert made_by_sibling not in other.find_objects({})
+    late = other.generate_key(Mechanism.AES_KEY_GEN, {Attribute.VALUE_LEN: 16})
+    third = other.open_sibling()
+    assert late in third.find_objects({})
+    other.close()  # the orphan became its family's first session: its objects go with it
+    assert late not in third.find_objects({})
+    cluster.hsm.close()

@@ -19,6 +19,7 @@ from strongroom import __version__
 from strongroom.client.config import ClientConfig, Credentials
 from strongroom.client.transport import TLSSettings, client_ssl_context
 from strongroom.errors import (
+    FrameTooLarge,
     HSMUnavailable,
     ProtocolError,
     RequestTimeout,
@@ -29,6 +30,7 @@ from strongroom.protocol.commands import COMMANDS
 from strongroom.protocol.errors import error_from_wire
 from strongroom.protocol.frames import (
     DEFAULT_MAX_FRAME,
+    HEADER_SIZE,
     WIRE_VERSION,
     ErrorResponse,
     FrameDecoder,
@@ -101,9 +103,13 @@ class _Wire(asyncio.Protocol):
         if self.dead is not None or self.transport is None:
             raise HSMUnavailable("the connection is closed")
         request_id = next(self.ids)
+        frame = encode_message(Request(request_id, command, args))
+        limit = self.hello.result().get("max_frame") if self.hello.done() else None
+        if isinstance(limit, int) and len(frame) - HEADER_SIZE > limit:
+            raise FrameTooLarge(f"the request is {len(frame)} bytes; the HSM takes {limit}")
         future = self.loop.create_future()
         self.pending[request_id] = future
-        self.transport.write(encode_message(Request(request_id, command, args)))
+        self.transport.write(frame)
         return future
 
 

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from strongroom import __version__
 from strongroom.errors import (
+    FrameTooLarge,
     HSMUnavailable,
     ProtocolError,
     RequestTimeout,
@@ -36,6 +37,7 @@ from strongroom.errors import (
 from strongroom.protocol.errors import error_from_wire
 from strongroom.protocol.frames import (
     DEFAULT_MAX_FRAME,
+    HEADER_SIZE,
     WIRE_VERSION,
     ErrorResponse,
     FrameDecoder,
@@ -140,6 +142,8 @@ class Connection:
         self.hello = self._handshake(connect_timeout)
         self.hsm_id = str(self.hello.get("hsm_id", ""))
         self.mtls = bool(self.hello.get("mtls", False))
+        announced = self.hello.get("max_frame")
+        self.max_frame = announced if isinstance(announced, int) else DEFAULT_MAX_FRAME
         self._sock.setblocking(False)
         self._read_lock = threading.Lock()
 
@@ -188,10 +192,14 @@ class Connection:
         if self._dead is not None:
             raise HSMUnavailable(f"the connection to {self.address} is closed")
         request_id = next(self._ids)
+        frame = encode_message(Request(request_id, command, args))
+        if len(frame) - HEADER_SIZE > self.max_frame:
+            raise FrameTooLarge(
+                f"the request is {len(frame)} bytes; the HSM takes frames of {self.max_frame}"
+            )
         slot = _Slot()
         with self._slots_lock:
             self._slots[request_id] = slot
-        frame = encode_message(Request(request_id, command, args))
         try:
             self._send(frame)
         except OSError as exc:

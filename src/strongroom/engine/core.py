@@ -41,6 +41,10 @@ class SessionState:
     closed: bool = False
     operations: dict[int, Any] = field(default_factory=dict)
     """Multi-part operations in progress, by ``Function`` (at most one of each kind)."""
+    family: int = 0
+    """The session that owns this one's session objects: itself, or the session it was opened
+    beside (``Session.open_sibling``). Session objects belong to the family: every member sees
+    them, and they are destroyed when the family's first session closes."""
 
     @property
     def actor(self) -> str:
@@ -231,6 +235,7 @@ class Core:
         with self.lock:
             self._next_session += 1
             state = SessionState(self._next_session)
+            state.family = state.handle
             self.sessions[state.handle] = state
             return state
 

@@ -91,7 +91,7 @@ _SECRET_SIZES: dict[KeyType, tuple[int, int]] = {
 
 def visible(session: SessionState, obj: HSMObject) -> bool:
     """Whether the session's user may see ``obj`` at all."""
-    if obj.session is not None and obj.session != session.handle:
+    if obj.session is not None and obj.session != session.family:
         return False
     if session.role is Role.ADMIN:
         return True
@@ -172,7 +172,7 @@ def new_object(
         handle=0,
         attributes=attributes,
         owner=session.user_id,
-        session=None if attributes.get(Attribute.TOKEN) else session.handle,
+        session=None if attributes.get(Attribute.TOKEN) else session.family,
         secret=secret,
         verified=True,
     )

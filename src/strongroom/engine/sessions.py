@@ -100,8 +100,12 @@ class Session:
         with core.lock:
             if self._state.closed:
                 return
-            for obj in core.catalog.session_objects_of(self._state.handle):
-                core.catalog.forget(obj.handle)
+            if self._state.family == self._state.handle:  # siblings leave the objects be
+                for obj in core.catalog.session_objects_of(self._state.handle):
+                    core.catalog.forget(obj.handle)
+                for other in core.sessions.values():  # orphaned siblings start anew
+                    if other.family == self._state.handle:
+                        other.family = other.handle
             self._state.operations.clear()
             self._state.closed = True
             core.sessions.pop(self._state.handle, None)
@@ -115,13 +119,15 @@ class Session:
 
         PKCS#11 logs an application in once for all its sessions; the node server does the
         same for the sessions of one connection. The sibling's login is independent from
-        then on (logging one out leaves the other in).
+        then on (logging one out leaves the other in). Siblings share session objects: each
+        sees those the others made, and they last until the first session closes.
         """
         core = self._core
         with core.lock:
             if self._state.closed:
                 raise SessionHandleInvalid("the session is closed")
             state = core.new_session()
+            state.family = self._state.family
             state.user_id = self._state.user_id
             state.username = self._state.username
             state.role = self._state.role
