@@ -31,6 +31,7 @@ targets were met. The cluster and the engine's store are deleted at the end.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import hashlib
 import json
@@ -40,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -64,7 +65,7 @@ from engine_bench import (
     open_bench,
 )
 from strongroom.cli.up import DevCluster, down, up
-from strongroom.client import ClientConfig, GCMParams, HSMClient, Key
+from strongroom.client import AsyncHSMClient, ClientConfig, GCMParams, HSMClient, Key, PSSParams
 from strongroom.constants import Attribute, Mechanism
 from strongroom.crypto.asymmetric import ec_params_for_curve
 from strongroom.engine import Session
@@ -559,6 +560,143 @@ def bench_operation(
     ]
 
 
+# --- the asyncio SDK -------------------------------------------------------------------------
+
+
+@dataclass
+class AsyncRow:
+    """One operation at one concurrency through ``AsyncHSMClient`` (tasks on one loop)."""
+
+    key: str
+    name: str
+    concurrency: int
+    sdk: Stats
+
+
+AsyncOp = Callable[[], Awaitable[object]]
+
+
+async def _run_tasks(op: AsyncOp, tasks: int, seconds: float) -> tuple[list[int], float]:
+    """``tasks`` coroutines calling ``op`` back to back for ``seconds``; like run_threads."""
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+    start = clock()
+    stop = start + int(seconds * 1e9)
+
+    async def worker() -> None:
+        while True:
+            t0 = clock()
+            await op()
+            t1 = clock()
+            samples.append(t1 - t0)
+            if t1 >= stop:
+                return
+
+    await asyncio.gather(*(worker() for _ in range(tasks)))
+    return samples, (clock() - start) / 1e9
+
+
+def bench_async(
+    config: ClientConfig,
+    user: dict[str, str],
+    client: HSMClient,
+    concurrency: tuple[int, ...],
+    timing: Timing,
+    server_pid: int,
+    only: tuple[str, ...] | None,
+) -> list[AsyncRow]:
+    """The signing rows and ``random`` through the asyncio SDK, on uvloop where installed."""
+    token: dict[int, object] = {Attribute.TOKEN: True}
+    _rp, rsa = client.generate_key_pair(
+        Mechanism.RSA_PKCS_KEY_PAIR_GEN, {Attribute.MODULUS_BITS: 2048, **token}, token
+    )
+    _ep, ecdsa = client.generate_key_pair(
+        Mechanism.EC_KEY_PAIR_GEN,
+        {Attribute.EC_PARAMS: ec_params_for_curve("secp256r1"), **token},
+        token,
+    )
+    _dp, ed = client.generate_key_pair(
+        Mechanism.EC_EDWARDS_KEY_PAIR_GEN,
+        {Attribute.EC_PARAMS: ec_params_for_curve("ed25519"), **token},
+        token,
+    )
+    rows: list[AsyncRow] = []
+
+    async def main() -> None:
+        aclient = await AsyncHSMClient.connect(config)
+        await aclient.login(user["username"], user["password"])
+        table: list[tuple[str, str, AsyncOp]] = [
+            (
+                "rsa-sign",
+                "RSA-2048 sign, SHA256_RSA_PKCS_PSS (64 B)",
+                lambda: aclient.key(rsa.handle).sign(
+                    Mechanism.SHA256_RSA_PKCS_PSS, MESSAGE, PSSParams()
+                ),
+            ),
+            (
+                "ecdsa-sign",
+                "ECDSA P-256 sign, ECDSA_SHA256 (64 B)",
+                lambda: aclient.key(ecdsa.handle).sign(Mechanism.ECDSA_SHA256, MESSAGE),
+            ),
+            (
+                "ed25519-sign",
+                "Ed25519 sign, EDDSA (64 B)",
+                lambda: aclient.key(ed.handle).sign(Mechanism.EDDSA, MESSAGE),
+            ),
+            ("random", "random 32 B", lambda: aclient.generate_random(32)),
+        ]
+        try:
+            for key, name, op in table:
+                if only and key not in only:
+                    continue
+                series = {tasks: Series() for tasks in concurrency}
+                for tasks in concurrency:
+                    await _run_tasks(op, tasks, timing.warmup_s)
+                for _ in range(timing.reps):
+                    for tasks, each in series.items():
+                        gc.collect()
+                        own0, srv0 = time.process_time(), _proc_cpu_seconds(server_pid)
+                        samples, wall = await _run_tasks(op, tasks, timing.rep_s)
+                        own1, srv1 = time.process_time(), _proc_cpu_seconds(server_pid)
+                        each.rates.append(len(samples) / wall)
+                        each.samples += samples
+                        each.wall_s += wall
+                        each.client_cpu_s += own1 - own0
+                        each.server_cpu_s += srv1 - srv0
+                rows.extend(
+                    AsyncRow(key, name, tasks, Stats.of(each)) for tasks, each in series.items()
+                )
+                print(f"  {name} (asyncio): done", file=sys.stderr)
+        finally:
+            await aclient.close()
+
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
+    return rows
+
+
+def async_table(rows: list[AsyncRow], raw: dict[str, float]) -> str:
+    """The asyncio rows as a markdown table (raw: single-thread ops/s by key)."""
+    lines = [
+        "| operation | concurrency | async SDK ops/s | p50 | p99 | SDK/raw | client CPU/op |"
+        " node CPU/op |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        base = raw.get(r.key)
+        ratio = f"{r.sdk.ops_per_s / base:.2f}" if base else "–"
+        lines.append(
+            f"| {r.name} | {r.concurrency} | {_fmt_ops(r.sdk.ops_per_s)} "
+            f"| {_fmt_ns(r.sdk.p50_ns)} | {_fmt_ns(r.sdk.p99_ns)} | {ratio} "
+            f"| {r.sdk.client_cpu_us:.0f} µs | {r.sdk.server_cpu_us:.0f} µs |"
+        )
+    return "\n".join(lines)
+
+
 # --- output --------------------------------------------------------------------------------
 
 
@@ -636,6 +774,42 @@ def verdicts(rows: list[Row]) -> list[Verdict]:
         if passing and len(passing) < len(small):
             result += f" (met by {', '.join(r.name for r in passing)} only)"
         out.append(Verdict(target, result, len(passing) == len(small)))
+    return out
+
+
+def async_verdicts(rows: list[AsyncRow], raw: dict[str, float]) -> list[Verdict]:
+    """The same targets judged on the asyncio SDK's rows."""
+    found = {(r.key, r.concurrency): r for r in rows}
+    out = []
+    rsa8 = found.get(("rsa-sign", 8))
+    if rsa8 is not None and raw.get("rsa-sign"):
+        ratio = rsa8.sdk.ops_per_s / raw["rsa-sign"]
+        out.append(
+            Verdict(
+                f"asyncio SDK: RSA-2048 sign at 8 concurrent ≥ {RSA_FLOOR:g} × raw single-thread",
+                f"{_fmt_ops(rsa8.sdk.ops_per_s)}/s: {ratio:.2f} ×",
+                ratio >= RSA_FLOOR,
+            )
+        )
+    ecdsa = [r for r in rows if r.key == "ecdsa-sign"]
+    if ecdsa:
+        best = max(ecdsa, key=lambda r: r.sdk.ops_per_s)
+        out.append(
+            Verdict(
+                f"asyncio SDK: ECDSA P-256 sign ≥ {ECDSA_OPS:,.0f}/s",
+                f"{_fmt_ops(best.sdk.ops_per_s)}/s at {best.concurrency} concurrent",
+                best.sdk.ops_per_s >= ECDSA_OPS,
+            )
+        )
+    one = found.get(("random", 1))
+    if one is not None:
+        out.append(
+            Verdict(
+                f"asyncio SDK: random 32 B round trip p50 ≤ {SMALL_OP_P50_US:g} µs",
+                f"p50 {_fmt_ns(one.sdk.p50_ns)}",
+                one.sdk.p50_ns / 1000 <= SMALL_OP_P50_US,
+            )
+        )
     return out
 
 
@@ -722,6 +896,9 @@ def main(argv: list[str] | None = None) -> int:
                             continue
                         rows += bench_operation(op, args.concurrency, timing, server_pid)
                         print(f"  {op.name}: done", file=sys.stderr)
+                    async_rows = bench_async(
+                        config, user, client, args.concurrency, timing, server_pid, args.only
+                    )
             finally:
                 bench.hsm.close()
         finally:
@@ -732,6 +909,10 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else f"{seconds:g} s per row"
     print(f"## Results ({mode}, {timing.reps} repetitions, {total:.0f} s)\n")
     print(table(rows))
+    raw_single = {r.key: r.raw.ops_per_s for r in rows if r.concurrency == args.concurrency[0]}
+    print("\n### The asyncio SDK (`AsyncHSMClient`, tasks on one uvloop loop)\n")
+    print(async_table(async_rows, raw_single))
+    items += async_verdicts(async_rows, raw_single)
     print("\n## Targets (issue 5)\n")
     print(verdict_table(items))
     print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
@@ -742,6 +923,7 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": list(args.concurrency),
             "seconds": total,
             "rows": [{**asdict(row), "ratio": row.ratio} for row in rows],
+            "async_rows": [asdict(row) for row in async_rows],
             "targets": [{**asdict(v), "verdict": v.word} for v in items],
         }
         args.json.write_text(json.dumps(out, indent=2) + "\n")

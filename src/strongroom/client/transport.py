@@ -232,7 +232,10 @@ class Connection:
         within tens of microseconds, and a sleep-and-wake would cost more than that.
         """
         sock = self._sock
-        spin_until = time.perf_counter() + _SPIN_SECONDS
+        # Spin only for a lone request: with others waiting, answers come in batches anyway
+        # and the spinning reader would hold the GIL the other callers need.
+        spin = _SPIN_SECONDS if len(self._slots) <= 1 else 0.0
+        spin_until = time.perf_counter() + spin
         while not slot.done and self._dead is None:
             try:
                 data = self._receive()

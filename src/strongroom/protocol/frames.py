@@ -10,6 +10,7 @@ breach raises ``ProtocolError`` (or ``FrameTooLarge``), after which the connecti
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -189,13 +190,78 @@ def _request_id(value: object) -> int:
     return value
 
 
+def _refuse_tag(*_args: object) -> Any:
+    raise _TagRefused
+
+
+class _TagRefused(Exception):
+    pass
+
+
+_NO_TAGS: Final = dict.fromkeys(range(65536), _refuse_tag)
+"""Every tag cbor2 would interpret itself (bignums, shared and string references, dates…)
+is refused; any other tag reaches ``tag_hook``, which refuses it too."""
+_WALK_ABOVE: Final = 1024 * 1024
+"""Bodies longer than this are walked first: only they could hold more than _MAX_ITEMS items."""
+_CBOR_REFUSALS: Final = (
+    ("semantic tag", "CBOR tags are not used by the protocol"),
+    ("indefinite", "indefinite lengths are not used by the protocol"),
+    ("Duplicate", "a map repeats a key"),
+    ("depth", "the frame nests too deeply"),
+)
+
+
+def _check_values(value: object, depth: int) -> None:
+    """After decoding: only the protocol's types (no floats, undefined or simple values)."""
+    kind = type(value)
+    if kind is list:
+        for item in value:  # type: ignore[attr-defined]
+            if type(item) not in _SCALARS:
+                _check_values(item, depth + 1)
+    elif kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str and type(key) is not int:
+                raise ProtocolError("map keys must be text or integers")
+            if type(item) not in _SCALARS:
+                _check_values(item, depth + 1)
+    elif kind not in _SCALARS:
+        raise ProtocolError("floats and simple values other than true, false, null are not used")
+
+
+_SCALARS: Final = frozenset({bytes, str, bool, int, type(None)})
+
+
+def _decode_body(body: bytes) -> Any:
+    if len(body) > _WALK_ABOVE:
+        _check_wellformed(body)
+    stream = io.BytesIO(body)
+    try:
+        raw = cbor2.CBORDecoder(
+            stream,
+            semantic_decoders=_NO_TAGS,
+            tag_hook=_refuse_tag,
+            allow_duplicate_keys=False,
+            allow_indefinite=False,
+            max_depth=MAX_NESTING,
+        ).decode()
+    except _TagRefused:
+        raise ProtocolError("CBOR tags are not used by the protocol") from None
+    except Exception as exc:  # cbor2 raises several types; name the ones we can
+        text = str(exc)
+        for needle, message in _CBOR_REFUSALS:
+            if needle in text:
+                raise ProtocolError(message) from None
+        raise ProtocolError("the frame is not well-formed CBOR") from exc
+    if stream.tell() != len(body):
+        raise ProtocolError("bytes follow the frame's CBOR item")
+    if type(raw) not in _SCALARS:
+        _check_values(raw, 1)
+    return raw
+
+
 def decode_message(body: bytes) -> Message:
     """Parse one frame body; anything malformed raises ``ProtocolError``."""
-    _check_wellformed(body)
-    try:
-        raw = cbor2.loads(body)
-    except Exception as exc:  # cbor2 raises several types; all mean the same here
-        raise ProtocolError("the frame is not well-formed CBOR") from exc
+    raw = _decode_body(body)
     if type(raw) is not list or not raw or type(raw[0]) is not int:
         raise ProtocolError("a frame is an array that starts with its kind")
     kind, rest = raw[0], raw[1:]

@@ -72,6 +72,7 @@ _INLINE_BUDGET_S: Final = 0.000_3
 """A command whose recent average run time is under this runs on the event loop."""
 _INLINE_MAX_DATA: Final = 16 * 1024
 _BUSY_POLL_S: Final = 0.002
+_HELLO_MAX_FRAME: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,8 @@ class NodeListener:
         self._closing = False
         self._last_activity = 0.0
         self._poller: asyncio.Task[None] | None = None
+        self.threaded_in_flight = 0
+        """Commands running on worker threads, over all connections."""
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Listen; returns the bound address (``port`` 0 picks a free one)."""
@@ -172,7 +175,13 @@ class NodeListener:
             self._poller = asyncio.get_running_loop().create_task(self._busy_poll())
 
     async def _busy_poll(self) -> None:
-        while time.perf_counter() - self._last_activity < _BUSY_POLL_S and not self._closing:
+        # Not while worker threads run commands: their completions wake the loop anyway, and
+        # spinning would take the GIL and a core from them.
+        while (
+            time.perf_counter() - self._last_activity < _BUSY_POLL_S
+            and not self._closing
+            and not self.threaded_in_flight
+        ):
             await asyncio.sleep(0)
 
     # --- dispatch -------------------------------------------------------------------------
@@ -206,7 +215,8 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, listener: NodeListener) -> None:
         self.listener = listener
-        self.decoder = FrameDecoder(listener.limits.max_frame)
+        # Until the hello, a frame is at most 64 KiB: a stranger cannot make us buffer more.
+        self.decoder = FrameDecoder(min(_HELLO_MAX_FRAME, listener.limits.max_frame))
         self.transport: asyncio.Transport | None = None
         self.sessions: ConnectionSessions | None = None
         self.peer = "?"
@@ -313,6 +323,7 @@ class _Connection(asyncio.Protocol):
         if not self.client_certificate and self.listener.hsm.policy().get("mtls_enforced"):
             raise MutualTLSRequired("this cluster requires a client certificate (mutual TLS)")
         self.greeted = True
+        self.decoder.max_frame = self.listener.limits.max_frame
         self._send(
             Hello(
                 {
@@ -354,6 +365,7 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(listener._pool, _run, handler, self.sessions, args)
         self.in_flight += 1
+        listener.threaded_in_flight += 1
         self.pending.add(future)
         self._update_reading()
         future.add_done_callback(lambda f: self._threaded_done(f, request, args))
@@ -362,6 +374,7 @@ class _Connection(asyncio.Protocol):
         self.pending.discard(future)
         self.active_ids.discard(request.request_id)
         self.in_flight -= 1
+        self.listener.threaded_in_flight -= 1
         self._update_reading()
         exc = future.exception()
         if exc is not None:
