@@ -17,7 +17,9 @@ def write_atomic(path: Path | str, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` atomically with ``mode``; a crash leaves old or new, whole."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    tmp.unlink(missing_ok=True)  # a leftover of a crash; never follow a link planted there
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, mode)
     try:
         os.fchmod(fd, mode)
         view = memoryview(data)

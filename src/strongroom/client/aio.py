@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from strongroom import __version__
+from strongroom.client.client import crypto_args
 from strongroom.client.config import ClientConfig, Credentials
 from strongroom.client.transport import TLSSettings, client_ssl_context
 from strongroom.errors import (
@@ -39,7 +40,6 @@ from strongroom.protocol.frames import (
     Request,
     encode_message,
 )
-from strongroom.protocol.values import encode_params
 
 __all__ = ["AsyncHSMClient", "AsyncKey"]
 
@@ -253,14 +253,7 @@ class AsyncKey:
     async def _crypto(
         self, command: str, mechanism: int, data: bytes, params: object, **extra: Any
     ) -> Any:
-        args: dict[str, Any] = {
-            "handle": self.handle,
-            "mechanism": int(mechanism),
-            "data": bytes(data),
-            **extra,
-        }
-        if params is not None:
-            args["params"] = encode_params(params)
+        args = crypto_args(self.handle, mechanism, data, params, extra)
         return await self.client.call(command, args)
 
     async def sign(self, mechanism: int, data: bytes, params: object = None) -> bytes:

@@ -490,15 +490,7 @@ class Key:
     def _crypto(
         self, command: str, mechanism: int, data: bytes, params: object, **extra: Any
     ) -> Any:
-        args: dict[str, Any] = {
-            "handle": self.handle,
-            "mechanism": int(mechanism),
-            "data": bytes(data),
-            **extra,
-        }
-        if params is not None:
-            args["params"] = encode_params(params)
-        return self._call(command, args)
+        return self._call(command, crypto_args(self.handle, mechanism, data, params, extra))
 
     def _stream(
         self,
@@ -659,6 +651,21 @@ class Key:
 
 
 StreamTarget = Key
+
+
+def crypto_args(
+    handle: int, mechanism: int, data: bytes, params: object, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """The arguments of a single-part ``crypto.*`` request (both SDKs build them here)."""
+    args: dict[str, Any] = {
+        "handle": handle,
+        "mechanism": int(mechanism),
+        "data": bytes(data),
+        **extra,
+    }
+    if params is not None:
+        args["params"] = encode_params(params)
+    return args
 
 
 def _handle(key: Key | int) -> int:

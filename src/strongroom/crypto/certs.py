@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 from strongroom.errors import ArgumentsBad
@@ -37,6 +38,14 @@ __all__ = [
 ]
 
 _CA_YEARS = 20
+
+
+def _pkcs8(
+    key: PrivateKeyTypes, encoding: serialization.Encoding = serialization.Encoding.DER
+) -> bytes:
+    return key.private_bytes(
+        encoding, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def create_ca(common_name: str, *, now: datetime.datetime | None = None) -> tuple[bytes, bytes]:
@@ -75,11 +84,7 @@ def create_ca(common_name: str, *, now: datetime.datetime | None = None) -> tupl
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    key_der = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    key_der = _pkcs8(key)
     return key_der, cert.public_bytes(serialization.Encoding.DER)
 
 
@@ -96,12 +101,7 @@ _LEAF_DAYS = 825
 
 def create_node_key() -> bytes:
     """A new EC P-256 identity key (PKCS#8 DER)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    return _pkcs8(ec.generate_private_key(ec.SECP256R1()))
 
 
 def _load_key(key_der: bytes) -> ec.EllipticCurvePrivateKey:
@@ -123,11 +123,7 @@ def _load_cert(cert_der: bytes) -> x509.Certificate:
 
 def private_key_pem(key_der: bytes) -> bytes:
     """The PKCS#8 PEM form of a DER private key (for TLS libraries that read files)."""
-    return _load_key(key_der).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    return _pkcs8(_load_key(key_der), serialization.Encoding.PEM)
 
 
 def create_csr(key_der: bytes, common_name: str) -> bytes:
@@ -254,11 +250,7 @@ def private_key_der_from_pem(pem: bytes) -> bytes:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
         raise ArgumentsBad("not an unencrypted PEM private key") from None
-    return key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    return _pkcs8(key)
 
 
 def csr_der_from_pem(pem: bytes) -> bytes:

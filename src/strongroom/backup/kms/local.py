@@ -27,6 +27,7 @@ from strongroom.crypto.aead import AESGCM
 from strongroom.crypto.hashing import constant_time_equal, digest
 from strongroom.crypto.random import RandomSource, SystemRandom
 from strongroom.errors import ArgumentsBad, IntegrityError, KMSAccessDenied, KMSError
+from strongroom.files import write_atomic
 from strongroom.model.codec import decode_cbor, encode_cbor
 
 __all__ = [
@@ -171,21 +172,7 @@ class LocalKMS:
         return _decode_key_file(data)
 
     def _write(self, keys: dict[str, bytes]) -> None:
-        data = _encode_key_file(keys)
-        tmp = self._path.with_name(self._path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(tmp, flags, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self._path)
-        _fsync_directory(self._path.parent)
+        write_atomic(self._path, _encode_key_file(keys), 0o600)
 
 
 class _FileLock:
@@ -223,14 +210,6 @@ def _check_file(info: os.stat_result) -> None:
         )
     if info.st_uid != os.geteuid():
         raise KMSError("the local key file belongs to another user; refusing it")
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _encode_key_file(keys: dict[str, bytes]) -> bytes:
