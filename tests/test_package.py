@@ -119,3 +119,17 @@ def test_cli_demo_runs_twice(tmp_path: Path) -> None:
         stopped = _run("down", "--data-dir", str(data))
     assert stopped.returncode == 0, stopped.stderr
     assert not (data / "endpoints.json").exists()
+
+
+def test_the_sdk_loads_no_key_handling_code() -> None:
+    """Importing the SDK (both APIs) pulls in no engine, store, server, backup or CLI module."""
+    probe = (
+        "import sys, strongroom.client; "
+        "print('\\n'.join(m for m in sys.modules if m.startswith(("
+        "'strongroom.engine', 'strongroom.store', 'strongroom.server', "
+        "'strongroom.backup', 'strongroom.cli.'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == ""

@@ -93,6 +93,7 @@ def _describe(endpoints: dict[str, Any], first: bool, data_dir: Path, detach: bo
         f"'{Path(endpoints['data_dir']) / 'endpoints.json'}'))"
     )
     print(f"  strongroom backup create --data-dir {data_dir} …   # sealed backups")
+    print("  PKCS#11 (p11-kit) comes with a later release.")
     print()
     if detach:
         print(f"Stop it with: strongroom down{flag}")
