@@ -133,3 +133,39 @@ def test_the_sdk_loads_no_key_handling_code() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.slow
+def test_up_in_the_foreground_stops_its_nodes_on_sigterm(tmp_path: Path) -> None:
+    """``strongroom up`` serves until SIGTERM, then stops the nodes and removes endpoints.json."""
+    import os
+    import signal
+    import time
+
+    data = tmp_path / "up"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strongroom", "up", "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        endpoints = data / "endpoints.json"
+        while not endpoints.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        node_pid = json.loads(endpoints.read_text())["hsms"][0]["pid"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "serving on 127.0.0.1:" in out
+    assert "stopped hsm1" in err
+    assert not endpoints.exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(node_pid, 0)
