@@ -233,3 +233,44 @@ def test_no_hsm_reachable_is_hsm_unavailable(authority: Authority, dead_address:
     with pytest.raises(HSMUnavailable):
         HSMClient.connect(authority.client_config([dead_address, dead_address]))
     assert time.monotonic() - started < 10.0
+
+
+def test_the_asyncio_sdk_fails_over_too(
+    authority: Authority, pair: tuple[NodeProcess, NodeProcess]
+) -> None:
+    """``AsyncHSMClient``: A dies under 16 tasks of signing; every call still succeeds."""
+    import asyncio
+
+    from strongroom.client import AsyncHSMClient
+
+    first, second = pair
+    with authority.client([first.address], ALICE) as client:
+        handle = find_keys(client).private.handle
+    config = authority.client_config([first.address, second.address])
+    done: list[int] = []
+
+    async def scenario() -> None:
+        aclient = await AsyncHSMClient.connect(config)
+        await aclient.login(ALICE.name, ALICE.password)
+        key = aclient.key(handle)
+        assert aclient.address == first.address
+
+        async def work() -> None:
+            for n in range(60):
+                assert len(await key.sign(M.ECDSA_SHA256, str(n).encode())) == 64
+                done.append(n)
+                await asyncio.sleep(0)
+
+        async def killer() -> None:
+            while len(done) < 200:
+                await asyncio.sleep(0.001)
+            first.kill()
+
+        try:
+            await asyncio.gather(*(work() for _ in range(16)), killer())
+        finally:
+            await aclient.close()
+        assert aclient.address == second.address
+
+    asyncio.run(scenario())
+    assert len(done) == 16 * 60
