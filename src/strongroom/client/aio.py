@@ -53,6 +53,7 @@ class _Wire(asyncio.Protocol):
         self.hello: asyncio.Future[dict[str, Any]] = loop.create_future()
         self.ids = itertools.count(1)
         self.dead: StrongroomError | None = None
+        self.lost: asyncio.Future[None] = loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -86,6 +87,8 @@ class _Wire(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._die(HSMUnavailable("the HSM closed the connection"))
+        if not self.lost.done():
+            self.lost.set_result(None)
 
     def _die(self, error: StrongroomError) -> None:
         if self.dead is None:
@@ -145,10 +148,15 @@ class AsyncHSMClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection (the HSM ends its sessions)."""
-        if self._wire is not None and self._wire.transport is not None:
-            self._wire.transport.close()
-        self._wire = None
+        """Close the connection (the HSM ends its sessions); waits at most a second."""
+        wire, self._wire = self._wire, None
+        if wire is None or wire.transport is None:
+            return
+        wire.transport.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(wire.lost), 1.0)
+        except TimeoutError:
+            wire.transport.abort()
 
     async def _open(self, address: str) -> _Wire:
         host, _, port = address.rpartition(":")
@@ -160,9 +168,16 @@ class AsyncHSMClient:
                 ),
                 self.config.connect_timeout,
             )
-            await asyncio.wait_for(wire.hello, self.config.connect_timeout)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise HSMUnavailable(f"cannot reach the HSM at {address}: {exc}") from exc
+        try:
+            await asyncio.wait_for(wire.hello, self.config.connect_timeout)
+        except BaseException as exc:
+            if wire.transport is not None:
+                wire.transport.abort()
+            if isinstance(exc, OSError | TimeoutError | ssl.SSLError):
+                raise HSMUnavailable(f"the HSM at {address} did not greet: {exc}") from exc
+            raise
         return wire
 
     async def _reconnect(self, broken: _Wire | None) -> _Wire:
