@@ -175,3 +175,28 @@ def test_service_identity_ca_is_all_or_nothing() -> None:
 
     with pytest.raises(IdentityInvalid):
         ServiceIdentity("s", bytes(32), ca_key=b"k")
+
+
+def test_a_service_certified_node_verifies_against_both_cas(
+    node: NodeConfig, customer_ca: tuple[bytes, bytes]
+) -> None:
+    """The client-side check passes for the manufacturer and the service that made the node."""
+    from strongroom.client.identity import verify_hsm_identity
+    from strongroom.engine.identity import ServiceIdentity
+    from strongroom.server.node import _node_info, configure_service
+
+    ca_key, ca_cert = customer_ca
+    csr = csr_der_from_pem(cluster_csr(node))
+    cluster = issue_certificate(ca_key, ca_cert, csr, ip_addresses=["127.0.0.1"])
+    install_cluster_certificate(node, der_to_pem(cluster), der_to_pem(ca_cert))
+    service = ServiceIdentity.create("svc")
+    configure_service(node, service)
+    assert service.ca_cert is not None
+    info = _node_info(node)
+    verified = verify_hsm_identity(
+        info,
+        cluster,
+        der_to_pem(fake_manufacturer().ca_cert),
+        service_ca_pem=der_to_pem(service.ca_cert),
+    )
+    assert verified["service"] == "verified"

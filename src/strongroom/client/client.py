@@ -19,6 +19,7 @@ from typing import Any
 
 from strongroom.client.backups import RemoteBackup, RestoreSummary, restore_stream
 from strongroom.client.config import ClientConfig, Credentials
+from strongroom.client.identity import verify_hsm_identity
 from strongroom.client.links import HSMLink, LinkConnection
 from strongroom.client.transport import TLSSettings, client_ssl_context
 from strongroom.constants import Attribute, Mechanism, Role
@@ -193,6 +194,27 @@ class HSMClient:
             except HSMUnavailable as exc:
                 entry.update(state="UNREACHABLE", error=exc.code)
             out.append(entry)
+        return out
+
+    def verify_hsm_identity(
+        self, manufacturer_ca_pem: bytes, service_ca_pem: bytes | None = None
+    ) -> list[dict[str, str]]:
+        """Check every HSM's certificates against the manufacturer's (and service's) CA.
+
+        See ``client.identity``; raises ``TrustFailed`` at the first HSM that fails.
+        """
+        out = []
+        for link in self._links:
+            connection = link.acquire().connection
+            info = connection.call("hsm.info", {}, self.config.request_timeout)
+            out.append(
+                {
+                    "address": link.address,
+                    **verify_hsm_identity(
+                        info, connection.peer_certificate, manufacturer_ca_pem, service_ca_pem
+                    ),
+                }
+            )
         return out
 
     def login(self, username: str, password: str) -> Role:

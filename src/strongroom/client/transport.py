@@ -139,6 +139,8 @@ class Connection:
         self._ids = itertools.count(1)
         self._decoder = FrameDecoder(DEFAULT_MAX_FRAME)
         self._dead: StrongroomError | None = None
+        self.peer_certificate: bytes = self._sock.getpeercert(binary_form=True) or b""
+        """The certificate the HSM presented in TLS (DER), for ``verify_hsm_identity``."""
         self.hello = self._handshake(connect_timeout)
         self.hsm_id = str(self.hello.get("hsm_id", ""))
         self.mtls = bool(self.hello.get("mtls", False))
