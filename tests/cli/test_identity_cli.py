@@ -125,3 +125,15 @@ def test_identity_needs_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None
     """``strongroom identity`` alone is a usage error."""
     assert cli(capsys, "identity")[0] == 2
     assert cli(capsys, "backup")[0] == 2
+
+
+def test_manufacturer_and_service_groups_are_identity_aliases(tmp_path: Path) -> None:
+    """``manufacturer create`` / ``service create`` / ``… show`` run the identity commands."""
+    maker, service = tmp_path / "maker.id", tmp_path / "service.id"
+    assert main(["manufacturer", "create", "--id", "acme", "--out", str(maker)]) == 0
+    assert main(["service", "create", "--id", "svc", "--out", str(service)]) == 0
+    assert ManufacturerIdentity.load(maker).manufacturer_id == "acme"
+    loaded = ServiceIdentity.load(service)
+    assert loaded.service_id == "svc"
+    assert loaded.ca_cert is not None  # new service identities carry their CA
+    assert main(["service", "show", str(service), "--output", "json"]) == 0

@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Make, configure and serve HSM nodes (docs/cli.md).",
     )
     hsm_cmd.configure_parser(hsm)
+    for party in _PARTIES:
+        sub.add_parser(
+            party,
+            help=f"{party} set-up: `{party} create --id ID --out FILE`, `{party} show FILE`"
+            f" (the same as `identity create-{party}` / `identity show`)",
+            add_help=False,
+        )
     up_cmd.configure_up(
         sub.add_parser("up", help="start a development cluster on 127.0.0.1 (first run: make it)")
     )
@@ -66,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = _aliases(list(sys.argv[1:] if argv is None else argv))
     if session_cmd.handles(arguments):  # the CloudHSM-CLI-shaped tree parses its own words
         return session_cmd.main(arguments)
     parser = _parser()
@@ -92,6 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return up_cmd.run_down(args)
     parser.print_help()
     return 0
+
+
+_PARTIES = ("manufacturer", "service")
+
+
+def _aliases(arguments: list[str]) -> list[str]:
+    """``manufacturer create …`` / ``service create …`` (and ``show``) are ``identity …``."""
+    if len(arguments) >= 2 and arguments[0] in _PARTIES and arguments[1] in ("create", "show"):
+        verb = f"create-{arguments[0]}" if arguments[1] == "create" else "show"
+        return ["identity", verb, *arguments[2:]]
+    return arguments
 
 
 def _mechanisms(doc: Path | None) -> int:
