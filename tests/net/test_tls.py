@@ -22,6 +22,7 @@ import pytest
 from strongroom.client import ClientConfig, GCMParams, HSMClient
 from strongroom.constants import Mechanism, Role
 from strongroom.errors import (
+    ArgumentsBad,
     HSMUnavailable,
     MutualTLSRequired,
     PermissionDenied,
@@ -306,3 +307,54 @@ def test_enabling_enforcement_drops_connections_without_a_certificate(
             client.close()
         plain_raw.close()
         mutual_raw.close()
+
+
+# --- registered trust anchors (`cluster mtls register-trust-anchor`) ---------------------------
+
+
+def test_registered_trust_anchors_admit_their_client_certificates(
+    authority: Authority,
+    tls_node: NodeProcess,
+    other_authority: Authority,
+    admin_mtls: HSMClient,
+) -> None:
+    """Register another CA: its client certificates get in; deregister it: they are refused."""
+    # (a subject unlike the CA's: OpenSSL takes a leaf named like its issuer for self-signed)
+    stranger_certificate = other_authority.issue_client_certificate("visitor")
+    with pytest.raises((TrustFailed, HSMUnavailable)):
+        authority.client([tls_node.address], ALICE, certificate=stranger_certificate)
+    fingerprint = admin_mtls.register_trust_anchor(other_authority.trust_anchor.read_bytes())
+    try:
+        assert [len(a) for a in admin_mtls.list_trust_anchors()] == [len(other_authority.ca_cert)]
+        with authority.client(
+            [tls_node.address], ALICE, certificate=stranger_certificate
+        ) as client:
+            assert_works(client)
+            with pytest.raises(PermissionDenied):
+                client.register_trust_anchor(other_authority.trust_anchor.read_bytes())
+        with pytest.raises(ArgumentsBad, match="already registered"):
+            admin_mtls.register_trust_anchor(other_authority.ca_cert)
+        leaf = stranger_certificate.cert.read_bytes()
+        with pytest.raises(ArgumentsBad, match="CA"):
+            admin_mtls.register_trust_anchor(leaf)
+    finally:
+        admin_mtls.deregister_trust_anchor(fingerprint)
+    assert admin_mtls.list_trust_anchors() == []
+    with pytest.raises(TrustFailed):
+        authority.client([tls_node.address], ALICE, certificate=stranger_certificate)
+    with pytest.raises(ArgumentsBad, match="no trust anchor"):
+        admin_mtls.deregister_trust_anchor(fingerprint)
+
+
+def test_at_most_two_trust_anchors(
+    tls_node: NodeProcess, admin_mtls: HSMClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """CloudHSM's limit: a third anchor is refused until one is deregistered."""
+    cas = [Authority.create(tmp_path_factory.mktemp(f"anchor-{i}"), f"anchor{i}") for i in range(3)]
+    prints = [admin_mtls.register_trust_anchor(ca.ca_cert) for ca in cas[:2]]
+    try:
+        with pytest.raises(ArgumentsBad, match="at most 2"):
+            admin_mtls.register_trust_anchor(cas[2].ca_cert)
+    finally:
+        for fingerprint in prints:
+            admin_mtls.deregister_trust_anchor(fingerprint)

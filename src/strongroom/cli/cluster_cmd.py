@@ -3,7 +3,8 @@
 This module owns the cluster commands' grammar and output. ``cluster info`` needs no login
 and asks every HSM in the endpoints for its state (an HSM that does not answer is listed
 as ``UNREACHABLE``, not an error); ``cluster mtls`` reads and (admins, over mutual TLS)
-sets the ``mtls_enforced`` policy; ``cluster audit`` pages through one HSM's audit log
+sets the ``mtls_enforced`` policy and manages the extra trust anchors for client
+certificates; ``cluster audit`` pages through one HSM's audit log
 (admins).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any, Final
 
 from strongroom.cli.output import UsageError, iso_utc, table
@@ -38,6 +40,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "admins (over mutual TLS): require client certificates (cluster) or not (none)",
     )
     setter.add_argument("--level", required=True, choices=_LEVELS)
+    register = add_command(
+        actions,
+        "register-trust-anchor",
+        _register_anchor,
+        "admins: accept client certificates issued by this CA (at most 2)",
+    )
+    register.add_argument("--path", type=Path, required=True, help="the CA certificate (PEM)")
+    add_command(actions, "list-trust-anchors", _list_anchors, "the registered trust anchors")
+    deregister = add_command(
+        actions, "deregister-trust-anchor", _deregister_anchor, "admins: remove a trust anchor"
+    )
+    deregister.add_argument("--sha256", required=True, help="as list-trust-anchors shows it")
     audit = add_command(sub, "audit", _audit, "admins: read an HSM's audit log")
     audit.add_argument("--start", type=int, default=1, help="first sequence number (default 1)")
     audit.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
@@ -78,6 +92,36 @@ def _set_enforcement(session: Session, args: argparse.Namespace) -> Outcome:
     client.set_policy("mtls_enforced", args.level == "cluster")
     level = _level(bool(client.get_policy().get("mtls_enforced")))
     return Outcome({"mtls_enforcement": level}, f"mtls enforcement: {level}")
+
+
+def _anchor_rows(anchors: list[bytes]) -> list[dict[str, str]]:
+    from strongroom.crypto.certs import load_certificate_subject
+    from strongroom.crypto.hashing import digest
+
+    return [
+        {"sha256": digest("SHA256", der).hex(), "subject": load_certificate_subject(der)}
+        for der in anchors
+    ]
+
+
+def _register_anchor(session: Session, args: argparse.Namespace) -> Outcome:
+    try:
+        pem = args.path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--path {args.path}: {exc.strerror}") from None
+    fingerprint = session.logged_in().register_trust_anchor(pem)
+    return Outcome({"sha256": fingerprint}, f"registered trust anchor {fingerprint}")
+
+
+def _list_anchors(session: Session, args: argparse.Namespace) -> Outcome:
+    anchors = _anchor_rows(session.logged_in().list_trust_anchors())
+    text = table(["SHA256", "SUBJECT"], [[a["sha256"], a["subject"]] for a in anchors])
+    return Outcome({"trust_anchors": anchors}, text if anchors else "no trust anchors registered")
+
+
+def _deregister_anchor(session: Session, args: argparse.Namespace) -> Outcome:
+    session.logged_in().deregister_trust_anchor(args.sha256)
+    return Outcome({"sha256": args.sha256}, f"deregistered trust anchor {args.sha256}")
 
 
 def _audit(session: Session, args: argparse.Namespace) -> Outcome:

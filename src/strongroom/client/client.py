@@ -23,6 +23,7 @@ from strongroom.client.identity import verify_hsm_identity
 from strongroom.client.links import HSMLink, LinkConnection
 from strongroom.client.transport import TLSSettings, client_ssl_context
 from strongroom.constants import Attribute, Mechanism, Role
+from strongroom.crypto import pem_to_der
 from strongroom.errors import HSMUnavailable, ObjectHandleInvalid
 from strongroom.protocol.commands import COMMANDS
 from strongroom.protocol.values import encode_params, encode_template
@@ -392,6 +393,19 @@ class HSMClient:
         """Admins: change a policy (``mtls_enforced`` only as ``admin`` over mutual TLS)."""
         self._call("policy.set", {"name": name, "value": value})
 
+    def list_trust_anchors(self) -> list[bytes]:
+        """The CAs (DER) whose client certificates the HSM accepts besides the cluster's."""
+        return [bytes(a) for a in self._call("mtls.list_anchors", {})]
+
+    def register_trust_anchor(self, certificate: bytes) -> str:
+        """Admins: accept client certificates from this CA (PEM or DER); returns its SHA-256."""
+        der = _der_certificate(certificate)
+        return str(self._call("mtls.register_anchor", {"certificate": der}))
+
+    def deregister_trust_anchor(self, sha256: str) -> None:
+        """Admins: stop accepting the CA with this SHA-256 (hex, as ``register`` returned)."""
+        self._call("mtls.deregister_anchor", {"sha256": sha256})
+
     def read_audit(self, start: int = 1, limit: int = 1000) -> list[dict[str, Any]]:
         """Admins: one HSM's audit records from ``start``."""
         return list(self._call("audit.read", {"start": start, "limit": limit}))
@@ -688,6 +702,12 @@ def crypto_args(
     if params is not None:
         args["params"] = encode_params(params)
     return args
+
+
+def _der_certificate(certificate: bytes) -> bytes:
+    if certificate.lstrip().startswith(b"-----BEGIN"):
+        return pem_to_der(certificate)[0]
+    return bytes(certificate)
 
 
 def _handle(key: Key | int) -> int:

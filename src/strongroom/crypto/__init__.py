@@ -52,6 +52,7 @@ from strongroom.crypto.asymmetric import (
 )
 from strongroom.crypto.certs import (
     certificate_public_key_der,
+    check_ca_certificate,
     create_ca,
     create_csr,
     create_node_key,
@@ -177,6 +178,7 @@ __all__ = [
     "aes_key_wrap_with_padding",
     "aes_stream",
     "certificate_public_key_der",
+    "check_ca_certificate",
     "constant_time_equal",
     "create_ca",
     "create_csr",

@@ -24,6 +24,7 @@ from strongroom.errors import ArgumentsBad
 
 __all__ = [
     "certificate_public_key_der",
+    "check_ca_certificate",
     "create_ca",
     "create_csr",
     "create_node_key",
@@ -268,3 +269,14 @@ def pem_to_der(pem: bytes) -> list[bytes]:
     except ValueError:
         raise ArgumentsBad("no PEM certificate found") from None
     return [c.public_bytes(serialization.Encoding.DER) for c in certs]
+
+
+def check_ca_certificate(cert_der: bytes) -> None:
+    """Raise ``ArgumentsBad`` unless ``cert_der`` is a CA certificate (RFC 5280 §4.2.1.9)."""
+    cert = _load_cert(cert_der)
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        raise ArgumentsBad("a trust anchor needs basicConstraints CA:TRUE") from None
+    if not constraints.ca:
+        raise ArgumentsBad("a trust anchor must be a CA certificate (CA:TRUE)")

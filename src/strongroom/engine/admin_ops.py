@@ -9,13 +9,28 @@ from __future__ import annotations
 import itertools
 
 from strongroom import __version__
-from strongroom.crypto.hashing import Digest
+from strongroom.crypto.certs import check_ca_certificate
+from strongroom.crypto.hashing import Digest, digest
 from strongroom.crypto.selftest import run_known_answer_tests
 from strongroom.engine.core import Core, SessionState
 from strongroom.errors import ArgumentsBad
 from strongroom.model.codec import decode_cbor, encode_cbor
 
-__all__ = ["hsm_info", "read_audit", "run_self_tests", "set_policy", "sync_digest"]
+__all__ = [
+    "MAX_TRUST_ANCHORS",
+    "deregister_trust_anchor",
+    "hsm_info",
+    "read_audit",
+    "register_trust_anchor",
+    "run_self_tests",
+    "set_policy",
+    "sync_digest",
+    "trust_anchors",
+]
+
+MAX_TRUST_ANCHORS = 2
+"""CloudHSM registers at most two mTLS trust anchors."""
+_MAX_ANCHOR_BYTES = 16 * 1024
 
 
 def hsm_info(core: Core) -> dict[str, object]:
@@ -103,3 +118,43 @@ def sync_digest(core: Core) -> str:
     for user in core.store.list_users():
         digest.update(encode_cbor([user.user_id, user.username, user.role]))
     return digest.finalize().hex()
+
+
+# --- mTLS trust anchors (CloudHSM's `cluster mtls register-trust-anchor`) -----------------
+
+
+def trust_anchors(core: Core) -> list[bytes]:
+    """The registered client-certificate trust anchors (DER), oldest first."""
+    raw = core.store.get_meta("mtls_trust_anchors")
+    stored = decode_cbor(raw) if raw is not None else []
+    return [a for a in stored if isinstance(a, bytes)] if isinstance(stored, list) else []
+
+
+def register_trust_anchor(core: Core, session: SessionState, certificate_der: bytes) -> str:
+    """Add a CA whose client certificates the HSM accepts; returns its SHA-256 (hex)."""
+    if not isinstance(certificate_der, bytes) or not 0 < len(certificate_der) <= _MAX_ANCHOR_BYTES:
+        raise ArgumentsBad(f"a trust anchor is a DER certificate of at most {_MAX_ANCHOR_BYTES} B")
+    check_ca_certificate(certificate_der)
+    fingerprint = digest("SHA256", certificate_der).hex()
+    with core.lock:
+        anchors = trust_anchors(core)
+        if certificate_der in anchors:
+            raise ArgumentsBad("this trust anchor is already registered")
+        if len(anchors) >= MAX_TRUST_ANCHORS:
+            raise ArgumentsBad(f"at most {MAX_TRUST_ANCHORS} trust anchors; deregister one first")
+        with core.write(session.actor) as w:
+            w.tx.set_meta("mtls_trust_anchors", encode_cbor([*anchors, certificate_der]))
+            w.audit("trust-anchor-registered", sha256=fingerprint)
+    return fingerprint
+
+
+def deregister_trust_anchor(core: Core, session: SessionState, fingerprint: str) -> None:
+    """Remove the anchor whose SHA-256 (hex) is ``fingerprint``."""
+    with core.lock:
+        anchors = trust_anchors(core)
+        keep = [a for a in anchors if digest("SHA256", a).hex() != fingerprint]
+        if len(keep) == len(anchors):
+            raise ArgumentsBad("no trust anchor has this SHA-256")
+        with core.write(session.actor) as w:
+            w.tx.set_meta("mtls_trust_anchors", encode_cbor(keep))
+            w.audit("trust-anchor-deregistered", sha256=fingerprint)

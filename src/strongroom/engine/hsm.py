@@ -85,6 +85,10 @@ class HSM:
         """The HSM's policies (read by the node server, e.g. for mTLS enforcement)."""
         return self._core.policy()
 
+    def trust_anchors(self) -> list[bytes]:
+        """The registered mTLS trust anchors (read by the node server at each hello)."""
+        return admin_ops.trust_anchors(self._core)
+
     @property
     def hsm_id(self) -> str:
         """This HSM's identifier."""

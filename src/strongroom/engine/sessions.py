@@ -427,6 +427,21 @@ class Session:
         """Admins: change one policy."""
         admin_ops.set_policy(self._core, self._state, name, value)
 
+    @_command(Command.GET_POLICY)
+    def trust_anchors(self) -> list[bytes]:
+        """The registered mTLS trust anchors (DER certificates)."""
+        return admin_ops.trust_anchors(self._core)
+
+    @_command(Command.SET_POLICY)
+    def register_trust_anchor(self, certificate_der: bytes) -> str:
+        """Admins: accept client certificates issued by this CA; returns its SHA-256 (hex)."""
+        return admin_ops.register_trust_anchor(self._core, self._state, certificate_der)
+
+    @_command(Command.SET_POLICY)
+    def deregister_trust_anchor(self, sha256: str) -> None:
+        """Admins: stop accepting the CA whose SHA-256 (hex) is ``sha256``."""
+        admin_ops.deregister_trust_anchor(self._core, self._state, sha256)
+
     @_command(Command.READ_AUDIT)
     def read_audit(self, start_seq: int = 1, limit: int | None = None) -> list[dict[str, object]]:
         """Admins: audit records from ``start_seq`` on (at most ``limit``), decoded."""

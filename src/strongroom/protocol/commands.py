@@ -156,6 +156,9 @@ _TABLE: Final = [
     _spec("policy.get", idempotent=True),
     _spec("policy.set", {"name": "str", "value": "bool"}),
     _spec("audit.read", optional={"start": "int", "limit": "int"}, idempotent=True),
+    _spec("mtls.list_anchors", idempotent=True),
+    _spec("mtls.register_anchor", {"certificate": "bytes"}),
+    _spec("mtls.deregister_anchor", {"sha256": "str"}),
     _spec("hsm.self_test", idempotent=True),
     _spec("hsm.sync_digest", idempotent=True),
 ]

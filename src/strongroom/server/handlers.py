@@ -37,6 +37,8 @@ class ConnectionSessions:
     peer: str
     client_certificate: bool
     node_info: dict[str, Any] = field(default_factory=dict)
+    anchor_added: Callable[[bytes], None] = field(default=lambda der: None)
+    """Tells the listener's TLS context about a newly registered trust anchor."""
     sessions: dict[int, Session] = field(default_factory=dict)
     transfers: TransferTable = field(default_factory=TransferTable)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -230,6 +232,12 @@ def _restore_cancel(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
     conn.transfers.restore(args["restore"], remove=True).cancel()
 
 
+def _register_anchor(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    fingerprint = conn.session(args["session"]).register_trust_anchor(args["certificate"])
+    conn.anchor_added(args["certificate"])
+    return fingerprint
+
+
 def _s(conn: ConnectionSessions, args: dict[str, Any]) -> Session:
     return conn.session(args["session"])
 
@@ -294,6 +302,9 @@ HANDLERS: Final[dict[str, Handler]] = {
     "restore.commit": _restore_commit,
     "restore.cancel": _restore_cancel,
     "policy.get": lambda c, a: _s(c, a).get_policy(),
+    "mtls.list_anchors": lambda c, a: _s(c, a).trust_anchors(),
+    "mtls.register_anchor": _register_anchor,
+    "mtls.deregister_anchor": lambda c, a: _s(c, a).deregister_trust_anchor(a["sha256"]),
     "policy.set": _policy_set,
     "audit.read": lambda c, a: _s(c, a).read_audit(
         a["start"] or 1, min(a["limit"] or 1000, 10_000)

@@ -23,13 +23,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from strongroom import __version__
+from strongroom.crypto import verify_issued_by
 from strongroom.engine import HSM
 from strongroom.errors import (
+    ArgumentsBad,
     CommandInvalid,
     MutualTLSRequired,
     ProtocolError,
     ServerBusy,
     StrongroomError,
+    TrustFailed,
     WireVersionUnsupported,
 )
 from strongroom.protocol.commands import COMMANDS, check_args
@@ -98,8 +101,11 @@ class NodeListener:
         *,
         node_info: dict[str, Any] | None = None,
         limits: ListenerLimits | None = None,
+        cluster_anchor: bytes | None = None,
     ) -> None:
         self.hsm = hsm
+        self.cluster_anchor = cluster_anchor
+        """The cluster's trust anchor (DER): client certificates it issued are always good."""
         self.ssl_context = ssl_context
         self.node_info = dict(node_info or {})
         self.limits = limits or ListenerLimits()
@@ -159,6 +165,29 @@ class NodeListener:
         for conn in dropped:
             conn.abort("the cluster now enforces mutual TLS", MutualTLSRequired.code)
         return len(dropped)
+
+    def add_trust_anchor(self, certificate_der: bytes) -> None:
+        """A newly registered anchor: TLS accepts its certificates from now on."""
+        self.ssl_context.load_verify_locations(cadata=certificate_der)
+        log(logging.INFO, "trust-anchor-added", anchors=len(self.hsm.trust_anchors()))
+
+    def client_certificate_trusted(self, certificate_der: bytes) -> bool:
+        """Issued by the cluster's anchor or by an anchor registered *now*.
+
+        TLS has already checked the chain against every anchor this process ever loaded (an
+        OpenSSL context can gain CAs but not lose them); this check drops the deregistered
+        ones. Certificates must be issued directly by an anchor.
+        """
+        anchors = [self.cluster_anchor, *self.hsm.trust_anchors()]
+        for anchor in anchors:
+            if anchor is None:
+                continue
+            try:
+                verify_issued_by(certificate_der, anchor)
+            except ArgumentsBad:
+                continue
+            return True
+        return False
 
     # --- latency ----------------------------------------------------------------------------
 
@@ -233,6 +262,7 @@ class _Connection(asyncio.Protocol):
         self._hello_timer: asyncio.TimerHandle | None = None
         self._batch: list[bytes] | None = None
         self._later: list[bytes] = []
+        self.peer_certificate: bytes | None = None
 
     # --- asyncio.Protocol ------------------------------------------------------------------
 
@@ -252,7 +282,14 @@ class _Connection(asyncio.Protocol):
             self.abort("the HSM has too many connections", ServerBusy.code)
             return
         self.sessions = ConnectionSessions(
-            listener.hsm, self.peer, self.client_certificate, listener.node_info
+            listener.hsm,
+            self.peer,
+            self.client_certificate,
+            listener.node_info,
+            anchor_added=listener.add_trust_anchor,
+        )
+        self.peer_certificate = (
+            ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         )
         self._hello_timer = loop.call_later(
             listener.limits.hello_timeout, self.abort, "no hello in time", ProtocolError.code
@@ -322,6 +359,10 @@ class _Connection(asyncio.Protocol):
             self._hello_timer.cancel()
         if not self.client_certificate and self.listener.hsm.policy().get("mtls_enforced"):
             raise MutualTLSRequired("this cluster requires a client certificate (mutual TLS)")
+        if self.peer_certificate and not self.listener.client_certificate_trusted(
+            self.peer_certificate
+        ):
+            raise TrustFailed("the client certificate's CA is not a registered trust anchor")
         self.greeted = True
         self.decoder.max_frame = self.listener.limits.max_frame
         self._send(

@@ -269,7 +269,15 @@ async def serve_node(
     """Serve the node until ``stop`` is set."""
     context = server_ssl_context(config)
     hsm = await asyncio.get_running_loop().run_in_executor(None, open_node_hsm, config)
-    listener = NodeListener(hsm, context, node_info=_node_info(config), limits=limits)
+    for anchor in hsm.trust_anchors():  # the CAs admins registered for client certificates
+        context.load_verify_locations(cadata=anchor)
+    listener = NodeListener(
+        hsm,
+        context,
+        node_info=_node_info(config),
+        limits=limits,
+        cluster_anchor=pem_to_der(config.path(_TRUST_ANCHOR).read_bytes())[0],
+    )
     try:
         host, port = await listener.start(config.host, config.port)
         if on_ready is not None:
