@@ -9,27 +9,12 @@ are gone and the ones from before still work.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 
-from .session_helpers import CLI, Cluster, start_cluster
+from .session_helpers import CLI, Cluster
 
 MESSAGE = base64.b64encode(b"kept across a restore").decode()
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One running development cluster for the module."""
-    yield from start_cluster(tmp_path_factory)
-
-
-@pytest.fixture
-def cli(
-    cluster: Cluster, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> CLI:
-    """``strongroom`` against the module's cluster."""
-    return CLI(cluster, capsys, monkeypatch)
 
 
 def _sign(cli: CLI, label: str) -> str:

@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,7 @@ import pytest
 from strongroom.cli import main
 from strongroom.cli.session_cmd import handles, wants_json
 
-from .session_helpers import CLI, Cluster, start_cluster
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One running cluster for the whole module."""
-    yield from start_cluster(tmp_path_factory)
-
-
-@pytest.fixture
-def cli(
-    cluster: Cluster, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> CLI:
-    """``strongroom`` against the module's cluster."""
-    return CLI(cluster, capsys, monkeypatch)
+from .session_helpers import CLI, Cluster
 
 
 def test_login_checks_credentials_and_prints_the_role(cli: CLI) -> None:

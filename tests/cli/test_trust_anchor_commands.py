@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from strongroom.crypto import create_ca, der_to_pem
 
-from .session_helpers import CLI, Cluster, start_cluster
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One running development cluster for the module."""
-    yield from start_cluster(tmp_path_factory)
-
-
-@pytest.fixture
-def cli(
-    cluster: Cluster, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> CLI:
-    """``strongroom`` against the module's cluster."""
-    return CLI(cluster, capsys, monkeypatch)
+from .session_helpers import CLI, Cluster
 
 
 def test_register_list_deregister(cli: CLI, cluster: Cluster, tmp_path: Path) -> None:
