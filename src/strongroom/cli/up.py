@@ -24,12 +24,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from strongroom.cli.config import BackupSetup, default_settings
 from strongroom.cli.output import warn
 from strongroom.errors import ArgumentsBad, HSMUnavailable
 from strongroom.files import write_atomic
+
+if TYPE_CHECKING:
+    from strongroom.client import ClientConfig
 
 __all__ = [
     "ENDPOINTS_FORMAT",
@@ -71,6 +74,7 @@ class DevCluster:
         if not 1 <= hsm_count <= 28:
             raise ArgumentsBad("a cluster has 1-28 HSMs")
         self._processes: list[subprocess.Popen[bytes]] = []
+        self._hsm_ids: dict[str, str] = {}
         """Node processes this object started (reaped by ``stop``)."""
 
     def __repr__(self) -> str:
@@ -192,8 +196,15 @@ class DevCluster:
         if pid <= 0 or not _alive(pid):
             path.unlink(missing_ok=True)
             return None
-        hsm_id = json.loads((self.node_dir(name) / "node.json").read_text())["extra"]["hsm_id"]
-        return NodeProcess(name, hsm_id, str(raw["address"]), pid)
+        return NodeProcess(name, self._hsm_id(name), str(raw["address"]), pid)
+
+    def _hsm_id(self, name: str) -> str:
+        """A node's HSM id (from its node.json, read once)."""
+        found = self._hsm_ids.get(name)
+        if found is None:
+            node = json.loads((self.node_dir(name) / "node.json").read_text(encoding="utf-8"))
+            found = self._hsm_ids[name] = str(node["extra"]["hsm_id"])
+        return found
 
     def start(self) -> list[NodeProcess]:
         """Start every node that is not running; wait until all listen."""
@@ -297,7 +308,7 @@ class DevCluster:
                 client.login(admin["username"], admin["password"])
                 client.create_user(user["username"], user["password"], Role.CRYPTO_USER)
 
-    def _client_config(self, hsms: tuple[str, ...]) -> Any:
+    def _client_config(self, hsms: tuple[str, ...]) -> ClientConfig:
         from strongroom.client import ClientConfig
 
         return ClientConfig(

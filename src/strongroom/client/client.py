@@ -28,7 +28,7 @@ from strongroom.errors import HSMUnavailable, ObjectHandleInvalid
 from strongroom.protocol.commands import COMMANDS
 from strongroom.protocol.values import encode_params, encode_template
 
-__all__ = ["HSMClient", "Key", "StreamTarget"]
+__all__ = ["HSMClient", "Key"]
 
 Template = Mapping[Any, Any]
 
@@ -160,15 +160,21 @@ class HSMClient:
         assert last is not None
         raise last
 
-    def _pinned(self, home: str | None = None) -> tuple[LinkConnection, str]:
-        """A connection (and its HSM's address) whose session later calls must reuse."""
+    def _pinned(
+        self, home: str | None = None, *, logged_in: bool = True
+    ) -> tuple[LinkConnection, str]:
+        """A connection (and its HSM's address) whose session later calls must reuse.
+
+        ``logged_in``: its session is logged in as this client's user first.
+        """
         last: HSMUnavailable | None = None
         for link in self._candidates(home):
             try:
                 item = link.acquire()
-                with self._lock:
-                    generation, credentials = self._generation, self._credentials
-                item.session_for(generation, credentials, self.config.request_timeout)
+                if logged_in:
+                    with self._lock:
+                        generation, credentials = self._generation, self._credentials
+                    item.session_for(generation, credentials, self.config.request_timeout)
             except HSMUnavailable as exc:
                 link.mark_down()
                 last = exc
@@ -224,7 +230,7 @@ class HSMClient:
         with self._lock:
             self._generation += 1
             generation = self._generation
-        item, _address = self._pinned_without_login()
+        item, _address = self._pinned(logged_in=False)
         try:
             item.session_for(generation, credentials, self.config.request_timeout)
         except BaseException:
@@ -237,17 +243,6 @@ class HSMClient:
                 self._credentials = credentials
         self._role = Role(item.role or "")
         return self._role
-
-    def _pinned_without_login(self) -> tuple[LinkConnection, str]:
-        last: HSMUnavailable | None = None
-        for link in self._candidates(None):
-            try:
-                return link.acquire(), link.address
-            except HSMUnavailable as exc:
-                link.mark_down()
-                last = exc
-        assert last is not None
-        raise last
 
     @property
     def role(self) -> Role | None:
@@ -547,11 +542,24 @@ class Key:
             signature=signature,
         )
 
+    def _run(
+        self,
+        operation: str,
+        mechanism: int,
+        data: bytes | Iterable[bytes],
+        params: object,
+        signature: bytes | None = None,
+    ) -> bytes:
+        """One request for ``bytes``; init/update…/final for any other iterable of chunks."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            extra = {} if signature is None else {"signature": signature}
+            out = self._crypto(f"crypto.{operation}", mechanism, bytes(data), params, **extra)
+            return bytes(out or b"")
+        return b"".join(self._stream(operation, mechanism, params, data, signature))
+
     def sign(self, mechanism: int, data: bytes | Iterable[bytes], params: object = None) -> bytes:
         """Sign or MAC ``data``."""
-        if isinstance(data, bytes | bytearray | memoryview):
-            return bytes(self._crypto("crypto.sign", mechanism, bytes(data), params))
-        return b"".join(self._stream("sign", mechanism, params, data))
+        return self._run("sign", mechanism, data, params)
 
     def verify(
         self,
@@ -561,27 +569,19 @@ class Key:
         params: object = None,
     ) -> None:
         """Verify ``signature``; raises ``SignatureInvalid`` if it does not verify."""
-        if isinstance(data, bytes | bytearray | memoryview):
-            self._crypto("crypto.verify", mechanism, bytes(data), params, signature=signature)
-            return
-        for _ in self._stream("verify", mechanism, params, data, signature=signature):
-            pass
+        self._run("verify", mechanism, data, params, signature)
 
     def encrypt(
         self, mechanism: int, data: bytes | Iterable[bytes], params: object = None
     ) -> bytes:
         """Encrypt ``data`` (chunks stream multi-part; the output is joined)."""
-        if isinstance(data, bytes | bytearray | memoryview):
-            return bytes(self._crypto("crypto.encrypt", mechanism, bytes(data), params))
-        return b"".join(self._stream("encrypt", mechanism, params, data))
+        return self._run("encrypt", mechanism, data, params)
 
     def decrypt(
         self, mechanism: int, data: bytes | Iterable[bytes], params: object = None
     ) -> bytes:
         """Decrypt ``data``; integrity failures raise ``IntegrityError``."""
-        if isinstance(data, bytes | bytearray | memoryview):
-            return bytes(self._crypto("crypto.decrypt", mechanism, bytes(data), params))
-        return b"".join(self._stream("decrypt", mechanism, params, data))
+        return self._run("decrypt", mechanism, data, params)
 
     def encrypt_stream(
         self, mechanism: int, chunks: Iterable[bytes], params: object = None
@@ -684,9 +684,6 @@ class Key:
     def public_key_der(self) -> bytes:
         """The public key as SubjectPublicKeyInfo DER."""
         return bytes(self._call("key.export_public", {"handle": self.handle}))
-
-
-StreamTarget = Key
 
 
 def crypto_args(

@@ -338,17 +338,3 @@ class Connection:
     def close(self) -> None:
         """Close the connection (the HSM closes this connection's sessions)."""
         self._fail(HSMUnavailable("the connection was closed by the client"))
-
-
-def wait_until_listening(address: str, timeout: float = 30.0) -> None:
-    """Block until something accepts TCP connections at ``address`` (for start-up scripts)."""
-    host, port = _parse_address(address)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise HSMUnavailable(f"nothing listens at {address}") from None
-            time.sleep(0.05)

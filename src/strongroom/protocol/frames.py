@@ -198,9 +198,11 @@ class _TagRefused(Exception):
     pass
 
 
-_NO_TAGS: Final = dict.fromkeys(range(65536), _refuse_tag)
-"""Every tag cbor2 would interpret itself (bignums, shared and string references, dates…)
-is refused; any other tag reaches ``tag_hook``, which refuses it too."""
+_NO_TAGS: Final = dict.fromkeys([*range(1024), 1040, 22098, 55799, 55800, 55801], _refuse_tag)
+"""Every tag cbor2 interprets itself (bignums 2/3, string references 25/256, shared values
+28/29, dates, sets, IP addresses, self-describe 55799… all registered numbers below 1024 and
+the few above) is refused; any other tag reaches ``tag_hook``, which refuses it too. Whatever
+slipped through would still have to decode to a plain value to pass ``_check_values``."""
 _WALK_ABOVE: Final = 1024 * 1024
 """Bodies longer than this are walked first: only they could hold more than _MAX_ITEMS items."""
 _CBOR_REFUSALS: Final = (

@@ -135,58 +135,40 @@ def _policy_set(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
     session.set_policy(args["name"], args["value"])
 
 
-def _crypto_init(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
-    session = conn.session(args["session"])
-    operation, mechanism, params = args["operation"], args["mechanism"], args["params"]
-    if operation == "digest":
-        session.digest_init(mechanism, params)
-        return None
-    handle = args["handle"]
-    if handle is None:
-        raise ArgumentsBad(f"a {operation} operation needs a key handle")
-    init = {
-        "encrypt": session.encrypt_init,
-        "decrypt": session.decrypt_init,
-        "sign": session.sign_init,
-        "verify": session.verify_init,
-    }.get(operation)
-    if init is None:
+_OPERATIONS: Final = frozenset({"encrypt", "decrypt", "sign", "verify", "digest"})
+
+
+def _step(conn: ConnectionSessions, args: dict[str, Any], step: str) -> tuple[str, Any]:
+    """The operation's name and the session's ``<operation>_<step>`` method."""
+    operation = args["operation"]
+    if operation not in _OPERATIONS:
         raise ArgumentsBad(f"unknown operation {operation!r}")
-    init(handle, mechanism, params)
+    return operation, getattr(conn.session(args["session"]), f"{operation}_{step}")
+
+
+def _crypto_init(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    operation, init = _step(conn, args, "init")
+    if operation == "digest":
+        init(args["mechanism"], args["params"])
+        return None
+    if args["handle"] is None:
+        raise ArgumentsBad(f"a {operation} operation needs a key handle")
+    init(args["handle"], args["mechanism"], args["params"])
     return None
 
 
 def _crypto_update(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
-    session = conn.session(args["session"])
-    update = {
-        "encrypt": session.encrypt_update,
-        "decrypt": session.decrypt_update,
-        "sign": session.sign_update,
-        "verify": session.verify_update,
-        "digest": session.digest_update,
-    }.get(args["operation"])
-    if update is None:
-        raise ArgumentsBad(f"unknown operation {args['operation']!r}")
-    return update(args["data"])
+    return _step(conn, args, "update")[1](args["data"])
 
 
 def _crypto_final(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
-    session = conn.session(args["session"])
-    operation = args["operation"]
-    if operation == "verify":
-        if args["signature"] is None:
-            raise ArgumentsBad("verify_final needs the signature")
-        session.verify_final(args["signature"])
-        return None
-    final = {
-        "encrypt": session.encrypt_final,
-        "decrypt": session.decrypt_final,
-        "sign": session.sign_final,
-        "digest": session.digest_final,
-    }.get(operation)
-    if final is None:
-        raise ArgumentsBad(f"unknown operation {operation!r}")
-    return final()
+    operation, final = _step(conn, args, "final")
+    if operation != "verify":
+        return final()
+    if args["signature"] is None:
+        raise ArgumentsBad("verify_final needs the signature")
+    final(args["signature"])
+    return None
 
 
 def _backup_begin(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
