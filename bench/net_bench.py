@@ -606,20 +606,8 @@ def bench_async(
     only: tuple[str, ...] | None,
 ) -> list[AsyncRow]:
     """The signing rows and ``random`` through the asyncio SDK, on uvloop where installed."""
-    token: dict[int, object] = {Attribute.TOKEN: True}
-    _rp, rsa = client.generate_key_pair(
-        Mechanism.RSA_PKCS_KEY_PAIR_GEN, {Attribute.MODULUS_BITS: 2048, **token}, token
-    )
-    _ep, ecdsa = client.generate_key_pair(
-        Mechanism.EC_KEY_PAIR_GEN,
-        {Attribute.EC_PARAMS: ec_params_for_curve("secp256r1"), **token},
-        token,
-    )
-    _dp, ed = client.generate_key_pair(
-        Mechanism.EC_EDWARDS_KEY_PAIR_GEN,
-        {Attribute.EC_PARAMS: ec_params_for_curve("ed25519"), **token},
-        token,
-    )
+    keys = sdk_keys(client)
+    rsa, ecdsa, ed = keys.rsa_priv, keys.ec_priv, keys.ed_priv
     rows: list[AsyncRow] = []
 
     async def main() -> None:
