@@ -10,6 +10,19 @@ need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+# The PKCS#11 bridge's clients and the tools its tests drive (docs/pkcs11.md): p11-kit's
+# client module, pkcs11-tool, GnuTLS's p11tool, OpenSSL's pkcs11 engine, ssh-keygen, and
+# SoftHSM2 with `p11-kit server` for the side-by-side conformance runs.
+for pair in \
+    p11-kit-modules:/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so \
+    p11-kit:/usr/bin/p11-kit \
+    opensc:/usr/bin/pkcs11-tool \
+    gnutls-bin:/usr/bin/p11tool \
+    libengine-pkcs11-openssl:/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so \
+    openssh-client:/usr/bin/ssh-keygen \
+    softhsm2:/usr/bin/softhsm2-util; do
+    [ -e "${pair#*:}" ] || need_apt+=("${pair%%:*}")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: missing ${need_apt[*]}; run as root or install them" >&2

@@ -155,7 +155,7 @@ def test_restore_logs_everyone_out_and_seals(source: Source, blob: bytes) -> Non
     alice.login("alice", ALICE_PASSWORD)
     target.restore([blob])
     with pytest.raises(NotLoggedIn):
-        alice.find_objects()
+        alice.generate_random(16)
     alice.login("alice", ALICE_PASSWORD)
     with pytest.raises(HSMSealed):
         alice.decrypt(source.aes, M.AES_GCM, source.ciphertext, GCMParams(bytes(12)))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strongroom import __version__
-from strongroom.cli import backup_cmd, hsm_cmd, identity_cmd, session_cmd, up_cmd
+from strongroom.cli import backup_cmd, hsm_cmd, identity_cmd, pkcs11_cmd, session_cmd, up_cmd
 
 __all__ = ["main"]
 
@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
             f" (the same as `identity create-{party}` / `identity show`)",
             add_help=False,
         )
+    pkcs11_cmd.configure_parser(
+        sub.add_parser(
+            "pkcs11",
+            help="the PKCS#11 bridge for p11-kit-client.so: serve, module-config",
+            description="Serve the cluster to PKCS#11 applications (docs/pkcs11.md).",
+        )
+    )
     up_cmd.configure_up(
         sub.add_parser("up", help="start a development cluster on 127.0.0.1 (first run: make it)")
     )
@@ -93,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return identity_cmd.run(args)
     if args.command == "hsm":
         return hsm_cmd.run(args)
+    if args.command == "pkcs11":
+        return pkcs11_cmd.run(args)
     if args.command == "up":
         return up_cmd.run_up(args)
     if args.command == "down":

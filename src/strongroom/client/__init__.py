@@ -17,7 +17,7 @@ an SDK process holds no key material.
 from __future__ import annotations
 
 from strongroom.client.aio import AsyncHSMClient, AsyncKey
-from strongroom.client.client import HSMClient, Key
+from strongroom.client.client import AttributeReport, HSMClient, Key, Operation
 from strongroom.client.config import ClientConfig, Credentials
 from strongroom.model.params import (
     CTRParams,
@@ -35,6 +35,7 @@ from strongroom.model.params import (
 __all__ = [
     "AsyncHSMClient",
     "AsyncKey",
+    "AttributeReport",
     "CTRParams",
     "ClientConfig",
     "Credentials",
@@ -46,6 +47,7 @@ __all__ = [
     "Key",
     "MLDSAParams",
     "OAEPParams",
+    "Operation",
     "PSSParams",
     "RSAAESKeyWrapParams",
     "SP800108Params",

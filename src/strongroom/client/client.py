@@ -10,11 +10,14 @@ are pinned to that connection and never retried elsewhere. Everything is thread-
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import itertools
 import random
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from strongroom.client.backups import RemoteBackup, RestoreSummary, restore_stream
@@ -24,11 +27,16 @@ from strongroom.client.links import HSMLink, LinkConnection
 from strongroom.client.transport import TLSSettings, client_ssl_context
 from strongroom.constants import Attribute, Mechanism, Role
 from strongroom.crypto import pem_to_der
-from strongroom.errors import HSMUnavailable, ObjectHandleInvalid
+from strongroom.errors import (
+    HSMUnavailable,
+    ObjectHandleInvalid,
+    OperationNotInitialized,
+    StrongroomError,
+)
 from strongroom.protocol.commands import COMMANDS
 from strongroom.protocol.values import encode_params, encode_template
 
-__all__ = ["HSMClient", "Key"]
+__all__ = ["AttributeReport", "HSMClient", "Key", "Operation"]
 
 Template = Mapping[Any, Any]
 
@@ -93,7 +101,7 @@ class HSMClient:
     # --- routing -----------------------------------------------------------------------------
 
     def _candidates(self, home: str | None) -> list[HSMLink]:
-        start = next(self._rotation) % len(self._links)
+        start = next(self._rotation) % len(self._links) if self.config.balance else 0
         ordered = self._links[start:] + self._links[:start]
         if home is not None and home in self._by_address:
             ordered.remove(self._by_address[home])
@@ -189,6 +197,14 @@ class HSMClient:
         """Basic information about one HSM (no login needed)."""
         return dict(self._call("hsm.info", {}))
 
+    def mechanisms(self) -> list[dict[str, Any]]:
+        """The mechanisms the HSMs offer in their mode (no login needed).
+
+        Each: ``mechanism``, ``min_key_size``, ``max_key_size``, ``functions`` (names such
+        as ``"sign"``) and ``key_types``; see docs/mechanisms.md.
+        """
+        return [dict(entry) for entry in self._call("hsm.mechanisms", {})]
+
     def cluster_info(self) -> list[dict[str, Any]]:
         """Every HSM's address, id and whether it answers."""
         out = []
@@ -243,6 +259,14 @@ class HSMClient:
                 self._credentials = credentials
         self._role = Role(item.role or "")
         return self._role
+
+    def check_password(self, password: str) -> bool:
+        """Whether ``password`` is the logged-in user's (constant-time; False: nobody)."""
+        with self._lock:
+            credentials = self._credentials
+        if credentials is None:
+            return False
+        return hmac.compare_digest(password.encode(), credentials.password.encode())
 
     @property
     def role(self) -> Role | None:
@@ -374,6 +398,11 @@ class HSMClient:
         result = self._stream("digest", None, mechanism, params, data, home=None, pin=None)
         return b"".join(result)
 
+    def begin_digest(self, mechanism: int, params: object = None) -> Operation:
+        """Start a multi-part digest: ``update()`` it, then ``final()`` (see ``Operation``)."""
+        item, _address = self._pinned()
+        return Operation(self, item, "digest", None, mechanism, params)
+
     def generate_random(self, length: int) -> bytes:
         """Random bytes from an HSM's DRBG."""
         return bytes(self._call("crypto.random", {"length": length}))
@@ -449,38 +478,118 @@ class HSMClient:
     ) -> Iterator[bytes]:
         """Run init/update…/final in a session of its own; yields output as it comes."""
         item = pin if pin is not None else self._pinned(home)[0]
-        call = item.connection.call
-        timeout = self.config.request_timeout
-        assert item.session is not None
-        session = int(call("session.open", {"share_login": item.session}, timeout))
-        try:
-            init: dict[str, Any] = {
-                "session": session,
-                "operation": operation,
-                "mechanism": int(mechanism),
-            }
-            if handle is not None:
-                init["handle"] = handle
-            if params is not None:
-                init["params"] = encode_params(params)
-            call("crypto.init", init, timeout)
+        with Operation(self, item, operation, handle, mechanism, params) as op:
             for chunk in chunks:
-                out = call(
-                    "crypto.update",
-                    {"session": session, "operation": operation, "data": bytes(chunk)},
-                    timeout,
-                )
+                out = op.update(chunk)
                 if out:
-                    yield bytes(out)
-            final: dict[str, Any] = {"session": session, "operation": operation}
-            if signature is not None:
-                final["signature"] = signature
-            out = call("crypto.final", final, timeout)
+                    yield out
+            out = op.final(signature)
             if out:
-                yield bytes(out)
-        finally:
-            if item.connection.alive:
-                call("session.close", {"session": session}, timeout)
+                yield out
+
+
+class Operation:
+    """A multi-part operation in progress (PKCS#11 ``C_*Init`` / ``Update`` / ``Final``).
+
+    It runs in a server session of its own, opened beside the client's session on one
+    connection (so it sees that session's objects and login) and closed when the operation
+    ends: at ``final()``, ``cancel()``, the first error, or leaving a ``with`` block.
+    ``update()`` returns the output so far (encrypt and decrypt; empty for sign, verify and
+    digest, and for AES-GCM decryption, which releases nothing before its tag is checked).
+    """
+
+    __slots__ = ("_call", "_session", "_timeout", "operation")
+
+    def __init__(
+        self,
+        client: HSMClient,
+        item: LinkConnection,
+        operation: str,
+        handle: int | None,
+        mechanism: int,
+        params: object,
+    ) -> None:
+        self.operation = operation
+        self._call = item.connection.call
+        self._timeout = client.config.request_timeout
+        assert item.session is not None
+        session = int(self._call("session.open", {"share_login": item.session}, self._timeout))
+        self._session: int | None = session
+        init: dict[str, Any] = {
+            "session": session,
+            "operation": operation,
+            "mechanism": int(mechanism),
+        }
+        if handle is not None:
+            init["handle"] = handle
+        if params is not None:
+            init["params"] = encode_params(params)
+        self._request("crypto.init", init)
+
+    def __repr__(self) -> str:
+        return f"Operation({self.operation!r}, active={self._session is not None})"
+
+    def __enter__(self) -> Operation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    @property
+    def active(self) -> bool:
+        """Not yet finished, cancelled or failed."""
+        return self._session is not None
+
+    def _request(self, command: str, args: dict[str, Any]) -> Any:
+        try:
+            return self._call(command, args, self._timeout)
+        except BaseException:
+            self.cancel()
+            raise
+
+    def _session_args(self) -> dict[str, Any]:
+        if self._session is None:
+            raise OperationNotInitialized(f"no {self.operation} operation is active")
+        return {"session": self._session, "operation": self.operation}
+
+    def update(self, data: bytes) -> bytes:
+        """Feed ``data``; returns output produced so far (often empty)."""
+        args = {**self._session_args(), "data": bytes(data)}
+        return bytes(self._request("crypto.update", args) or b"")
+
+    def final(self, signature: bytes | None = None) -> bytes:
+        """Finish: the last output, the signature or the digest (``verify``: pass the
+        signature; a bad one raises ``SignatureInvalid``). The operation ends either way."""
+        args = self._session_args()
+        if signature is not None:
+            args["signature"] = signature
+        out = self._request("crypto.final", args)
+        self.cancel()
+        return bytes(out or b"")
+
+    def cancel(self) -> None:
+        """Abandon the operation (nothing if it already ended)."""
+        session, self._session = self._session, None
+        if session is not None:
+            # the connection (and the session with it) may be gone, or the session closed
+            with contextlib.suppress(StrongroomError):
+                self._call("session.close", {"session": session}, self._timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeReport:
+    """What ``Key.read_attributes`` found: values by attribute number, and the numbers that
+    are key material (``sensitive``) or absent from this kind of object (``invalid``)."""
+
+    values: dict[int, Any]
+    sensitive: frozenset[int]
+    invalid: frozenset[int]
+
+    def __repr__(self) -> str:  # values may include a data object's contents
+        return (
+            f"AttributeReport(values={sorted(self.values)}, sensitive={sorted(self.sensitive)}, "
+            f"invalid={sorted(self.invalid)})"
+        )
 
 
 class Key:
@@ -583,6 +692,13 @@ class Key:
         """Decrypt ``data``; integrity failures raise ``IntegrityError``."""
         return self._run("decrypt", mechanism, data, params)
 
+    def begin(self, operation: str, mechanism: int, params: object = None) -> Operation:
+        """Start a multi-part ``operation`` ("encrypt", "decrypt", "sign" or "verify")."""
+        if operation not in ("encrypt", "decrypt", "sign", "verify"):
+            raise ValueError(f"unknown operation {operation!r}")
+        item = self.pin if self.pin is not None else self.client._pinned(self.home)[0]
+        return Operation(self.client, item, operation, self.handle, mechanism, params)
+
     def encrypt_stream(
         self, mechanism: int, chunks: Iterable[bytes], params: object = None
     ) -> Iterator[bytes]:
@@ -648,6 +764,19 @@ class Key:
             {"handle": self.handle, "attributes": [int(a) for a in attributes]},
         )
         return {Attribute(int(k)): v for k, v in raw.items()}
+
+    def read_attributes(self, attributes: Sequence[int]) -> AttributeReport:
+        """Attribute by attribute, as PKCS#11's C_GetAttributeValue reports them: the
+        readable values, and which of the rest are sensitive or do not apply."""
+        raw = self._call(
+            "object.read_attributes",
+            {"handle": self.handle, "attributes": [int(a) for a in attributes]},
+        )
+        return AttributeReport(
+            {int(k): v for k, v in raw["values"].items()},
+            frozenset(int(a) for a in raw["sensitive"]),
+            frozenset(int(a) for a in raw["invalid"]),
+        )
 
     def get(self, attribute: int) -> Any:
         """One attribute's value."""

@@ -46,6 +46,10 @@ class ClientConfig:
     """First retry delay in seconds; doubles each time, with jitter."""
     connections_per_hsm: int = 1
     """Connections each HSM gets; each carries many requests at once."""
+    balance: bool = True
+    """Spread requests over the HSMs round-robin. False: send everything to the first HSM
+    that answers, in ``hsms`` order, and move on only when it fails (PKCS#11 applications,
+    whose session objects and operations live on one HSM)."""
     endpoints: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The whole endpoints.json when the config came from one (users, data dir)."""
 

@@ -18,7 +18,11 @@ from strongroom.engine.backup_ops import BackupStream, RestoreResult
 from strongroom.engine.config import HSMConfig
 from strongroom.engine.core import Core
 from strongroom.engine.identity import ServiceIdentity
-from strongroom.engine.mechanisms.registry import MechanismRegistry, default_registry
+from strongroom.engine.mechanisms.registry import (
+    Function,
+    MechanismRegistry,
+    default_registry,
+)
 from strongroom.engine.sessions import Session
 from strongroom.errors import ArgumentsBad, StoreCorrupt
 from strongroom.store.api import RawStore
@@ -98,6 +102,36 @@ class HSM:
     def registry(self) -> MechanismRegistry:
         """The mechanisms this HSM offers."""
         return self._core.registry
+
+    def mechanism_info(self) -> list[dict[str, object]]:
+        """Every mechanism usable in this HSM's mode (CK_MECHANISM_INFO, by meaning).
+
+        Each entry: ``mechanism`` (number), ``min_key_size`` and ``max_key_size`` (as
+        docs/mechanisms.md counts them), ``functions`` (names; in FIPS mode only the approved
+        ones) and ``key_types`` (numbers).
+        """
+        fips = self._core.fips
+        out: list[dict[str, object]] = []
+        for entry in self._core.registry:
+            functions = [
+                bit.name.lower()
+                for bit in Function
+                if bit
+                and bit.name
+                and entry.functions & bit
+                and (not fips or entry.approved_for(bit))
+            ]
+            if functions:
+                out.append(
+                    {
+                        "mechanism": int(entry.mechanism),
+                        "min_key_size": entry.min_key_size,
+                        "max_key_size": entry.max_key_size,
+                        "functions": functions,
+                        "key_types": sorted(int(k) for k in entry.key_types),
+                    }
+                )
+        return out
 
     # --- backups (the service drives these; no user session is involved) -------------------
 

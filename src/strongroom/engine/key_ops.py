@@ -41,6 +41,7 @@ from strongroom.errors import (
     ObjectHandleInvalid,
     PolicyDenied,
     SelfTestFailed,
+    TemplateError,
     TemplateIncomplete,
     TemplateInconsistent,
     UserNotFound,
@@ -71,6 +72,7 @@ __all__ = [
     "pairwise",
     "private_key_attributes",
     "public_key_der",
+    "read_attributes",
     "secret_attributes",
     "set_attributes",
     "set_origin",
@@ -411,32 +413,51 @@ def find_objects(core: Core, session: SessionState, template: object) -> list[in
     return core.catalog.find(t, lambda obj: visible(session, obj))
 
 
-def get_attributes(
+def read_attributes(
     core: Core, session: SessionState, handle: object, attributes: Iterable[object]
-) -> dict[Attribute, AttributeValue]:
-    """C_GetAttributeValue: clear attributes; key material is never returned."""
+) -> tuple[dict[Attribute, AttributeValue], dict[int, TemplateError]]:
+    """C_GetAttributeValue, attribute by attribute: the readable values, and why each other
+    one is unreadable (ATTRIBUTE_TYPE_INVALID or ATTRIBUTE_SENSITIVE), by attribute number.
+    Key material is never returned."""
     obj = usable(core, session, handle)
     rules = rules_for(obj.object_class, obj.key_type)
     out: dict[Attribute, AttributeValue] = {}
+    errors: dict[int, TemplateError] = {}
     for raw in attributes:
         try:
             attr = Attribute(raw)  # type: ignore[arg-type]
         except (ValueError, TypeError):
-            raise AttributeTypeInvalid(f"unknown attribute {raw!r}") from None
+            errors[raw if type(raw) is int else -1] = AttributeTypeInvalid(
+                f"unknown attribute {raw!r}"
+            )
+            continue
         rule = rules.get(attr)
         if rule is None:
-            raise AttributeTypeInvalid(f"{attr.name} does not apply to this object")
-        if rule.flags & AttrFlag.SENSITIVE:
-            raise AttributeSensitive(f"{attr.name} is key material and never leaves the HSM")
-        if attr is Attribute.VALUE and attr not in obj.attributes:
+            errors[attr] = AttributeTypeInvalid(f"{attr.name} does not apply to this object")
+        elif rule.flags & AttrFlag.SENSITIVE:
+            errors[attr] = AttributeSensitive(
+                f"{attr.name} is key material and never leaves the HSM"
+            )
+        elif attr is Attribute.VALUE and attr not in obj.attributes:
             if session.role is not Role.CRYPTO_USER:
-                raise AttributeSensitive("private object values are for crypto users only")
-            out[attr] = core.catalog.unseal(obj).secret_value()
-            continue
-        if attr not in obj.attributes:
-            raise AttributeTypeInvalid(f"{attr.name} is not set on this object")
-        out[attr] = obj.attributes[attr]
-    return out
+                errors[attr] = AttributeSensitive("private object values are for crypto users only")
+            else:
+                out[attr] = core.catalog.unseal(obj).secret_value()
+        elif attr not in obj.attributes:
+            errors[attr] = AttributeTypeInvalid(f"{attr.name} is not set on this object")
+        else:
+            out[attr] = obj.attributes[attr]
+    return out, errors
+
+
+def get_attributes(
+    core: Core, session: SessionState, handle: object, attributes: Iterable[object]
+) -> dict[Attribute, AttributeValue]:
+    """C_GetAttributeValue: clear attributes; the first unreadable one raises."""
+    values, errors = read_attributes(core, session, handle, attributes)
+    if errors:
+        raise next(iter(errors.values()))
+    return values
 
 
 def _rewrite(core: Core, session: SessionState, obj: HSMObject, w: Writer) -> None:

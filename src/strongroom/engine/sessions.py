@@ -26,7 +26,7 @@ from strongroom.engine.backup_ops import BackupStream, RestoreResult
 from strongroom.engine.core import Core, SessionState
 from strongroom.engine.mechanisms.registry import Function
 from strongroom.engine.user_ops import UserInfo
-from strongroom.errors import ArgumentsBad, SessionHandleInvalid
+from strongroom.errors import ArgumentsBad, SessionHandleInvalid, TemplateError
 from strongroom.model.templates import AttributeValue, TemplateLike
 
 __all__ = ["Session"]
@@ -215,6 +215,13 @@ class Session:
     ) -> dict[Attribute, AttributeValue]:
         """Attribute values; key material raises ATTRIBUTE_SENSITIVE."""
         return key_ops.get_attributes(self._core, self._state, handle, attributes)
+
+    @_command(Command.GET_ATTRIBUTES)
+    def read_attributes(
+        self, handle: int, attributes: Iterable[int]
+    ) -> tuple[dict[Attribute, AttributeValue], dict[int, TemplateError]]:
+        """Attribute by attribute: readable values, and the error for each other one."""
+        return key_ops.read_attributes(self._core, self._state, handle, attributes)
 
     @_command(Command.SET_ATTRIBUTES)
     def set_attributes(self, handle: int, changes: TemplateLike) -> None:

@@ -60,8 +60,10 @@ PERMISSIONS: dict[Command, frozenset[Role | None]] = {
     Command.GENERATE_KEY: _CRYPTO,
     Command.GENERATE_KEY_PAIR: _CRYPTO,
     Command.CREATE_OBJECT: _CRYPTO,
-    Command.FIND_OBJECTS: frozenset({_CU, _A}),
-    Command.GET_ATTRIBUTES: frozenset({_CU, _A}),
+    # A session with nobody logged in sees public objects only (CKA_PRIVATE false), as in
+    # PKCS#11: ssh-keygen -D and p11tool list public keys and certificates before any login.
+    Command.FIND_OBJECTS: frozenset({NOBODY, _CU, _A}),
+    Command.GET_ATTRIBUTES: frozenset({NOBODY, _CU, _A}),
     Command.SET_ATTRIBUTES: _CRYPTO,
     Command.SET_TRUSTED: _ADMIN,
     Command.DESTROY_OBJECT: _CRYPTO,

@@ -335,7 +335,9 @@ CAPABILITIES: dict[tuple[ObjectClass, KeyType], frozenset[Attribute]] = {
     (ObjectClass.PRIVATE_KEY, KeyType.RSA): frozenset(
         {Attribute.DECRYPT, Attribute.SIGN, Attribute.UNWRAP}
     ),
-    (ObjectClass.PUBLIC_KEY, KeyType.EC): frozenset({Attribute.VERIFY}),
+    # DERIVE is accepted on EC public keys (pkcs11-tool and others set it on both halves of
+    # an ECDH pair) but lets them do nothing: derivation always starts from a private key.
+    (ObjectClass.PUBLIC_KEY, KeyType.EC): frozenset({Attribute.VERIFY, Attribute.DERIVE}),
     (ObjectClass.PRIVATE_KEY, KeyType.EC): frozenset({Attribute.SIGN, Attribute.DERIVE}),
     (ObjectClass.PUBLIC_KEY, KeyType.EC_EDWARDS): frozenset({Attribute.VERIFY}),
     (ObjectClass.PRIVATE_KEY, KeyType.EC_EDWARDS): frozenset({Attribute.SIGN}),

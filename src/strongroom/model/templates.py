@@ -37,6 +37,7 @@ __all__ = [
     "Template",
     "TemplateLike",
     "apply_defaults",
+    "attribute_kind",
     "check_change",
     "check_template",
     "normalize_template",
@@ -132,6 +133,11 @@ for _cls in ObjectClass:
     for _kt in [None, *KeyType]:
         for _attr, _rule in rules_for(_cls, _kt).items():
             _KIND_OF.setdefault(_attr, _rule.kind)
+
+
+def attribute_kind(attr: Attribute) -> ValueKind | None:
+    """The value kind ``attr`` has on every object that has it (None: not supported)."""
+    return _KIND_OF.get(attr)
 
 
 def _normalize_any(template: Mapping[object, object], *, nested: bool = False) -> Template:

@@ -57,6 +57,7 @@ _TABLE: Final = [
     # connection and sessions
     _spec("wire.ping", idempotent=True, session=False),
     _spec("hsm.info", idempotent=True, session=False),
+    _spec("hsm.mechanisms", idempotent=True, session=False),
     _spec("session.open", optional={"share_login": "int"}, session=False),
     _spec("session.close"),
     _spec("session.login", {"username": "str", "password": "str"}, secret=_PW),
@@ -76,6 +77,7 @@ _TABLE: Final = [
     _spec("object.create", {"template": "template"}, secret=frozenset({"template"})),
     _spec("object.find", optional={"template": "template"}, idempotent=True),
     _spec("object.get_attributes", {"handle": "int", "attributes": "ints"}, idempotent=True),
+    _spec("object.read_attributes", {"handle": "int", "attributes": "ints"}, idempotent=True),
     _spec("object.set_attributes", {"handle": "int", "template": "template"}),
     _spec("object.set_trusted", {"handle": "int", "trusted": "bool"}),
     _spec("object.destroy", {"handle": "int"}),

@@ -17,6 +17,7 @@ from strongroom.constants import Command, Role
 from strongroom.engine import HSM, Session
 from strongroom.errors import (
     ArgumentsBad,
+    AttributeSensitive,
     MutualTLSRequired,
     PermissionDenied,
     SessionHandleInvalid,
@@ -124,6 +125,17 @@ def _attributes(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
     return encode_template(values)
 
 
+def _read_attributes(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
+    values, errors = conn.session(args["session"]).read_attributes(
+        args["handle"], args["attributes"]
+    )
+    return {
+        "values": encode_template(values),
+        "sensitive": [a for a, e in errors.items() if isinstance(e, AttributeSensitive)],
+        "invalid": [a for a, e in errors.items() if not isinstance(e, AttributeSensitive)],
+    }
+
+
 def _policy_set(conn: ConnectionSessions, args: dict[str, Any]) -> Any:
     session = conn.session(args["session"])
     if args["name"] == "mtls_enforced":
@@ -227,6 +239,7 @@ def _s(conn: ConnectionSessions, args: dict[str, Any]) -> Session:
 HANDLERS: Final[dict[str, Handler]] = {
     "wire.ping": lambda c, a: None,
     "hsm.info": _info,
+    "hsm.mechanisms": lambda c, a: c.hsm.mechanism_info(),
     "session.open": _open,
     "session.close": _close,
     "session.login": _login,
@@ -245,6 +258,7 @@ HANDLERS: Final[dict[str, Handler]] = {
     "object.create": lambda c, a: _s(c, a).create_object(a["template"]),
     "object.find": lambda c, a: _s(c, a).find_objects(a["template"]),
     "object.get_attributes": _attributes,
+    "object.read_attributes": _read_attributes,
     "object.set_attributes": lambda c, a: _s(c, a).set_attributes(a["handle"], a["template"]),
     "object.set_trusted": lambda c, a: _s(c, a).set_trusted(a["handle"], a["trusted"]),
     "object.destroy": lambda c, a: _s(c, a).destroy_object(a["handle"]),
