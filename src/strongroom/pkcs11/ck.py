@@ -207,6 +207,7 @@ ERROR_RV: Final[dict[str, CKR]] = {
     "TRUST_FAILED": CKR.DEVICE_ERROR,
     "COMMAND_INVALID": CKR.ARGUMENTS_BAD,
     "SERVER_BUSY": CKR.DEVICE_MEMORY,
+    "REMOTE_ERROR": CKR.GENERAL_ERROR,
 }
 """Strongroom error code → CK_RV (PKCS#11 has no place for the reason; the bridge logs it)."""
 
