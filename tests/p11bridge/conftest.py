@@ -7,11 +7,8 @@ stock p11-kit-client.so and reach it through ``P11_KIT_SERVER_ADDRESS``.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +28,15 @@ class Bridge:
     socket: Path
     data_dir: Path
     endpoints: dict[str, object]
-    process: subprocess.Popen[bytes]
+    pid: int
+
+    def alive(self) -> bool:
+        """Whether the bridge process still runs."""
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
     @property
     def address(self) -> str:
@@ -64,45 +69,16 @@ class Bridge:
         return out
 
 
-def start_bridge(data_dir: Path, endpoints_file: Path, socket: Path) -> subprocess.Popen[bytes]:
-    """``strongroom pkcs11 serve`` on ``socket``; returns once it listens."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "strongroom",
-            "pkcs11",
-            "serve",
-            "--socket",
-            str(socket),
-            "--endpoints",
-            str(endpoints_file),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().decode()
-    assert line.startswith("P11_KIT_SERVER_ADDRESS="), line
-    deadline = time.monotonic() + 10
-    while not socket.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return process
-
-
 @pytest.fixture(scope="module")
 def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
-    """A development cluster and a bridge in front of it, for one test module."""
+    """A development cluster and the bridge ``up`` starts in front of it, for one module."""
     data_dir = tmp_path_factory.mktemp("p11cluster")
     cluster = DevCluster(data_dir, password_iterations=1000)
-    _endpoints, _ = up(cluster)
-    socket = data_dir / "p11.sock"
-    process = start_bridge(data_dir, data_dir / "endpoints.json", socket)
+    endpoints, _ = up(cluster)
     try:
-        yield Bridge(
-            socket, data_dir, json.loads((data_dir / "endpoints.json").read_text()), process
-        )
+        address = endpoints["pkcs11"]["p11_kit_server_address"]
+        assert endpoints["pkcs11"]["module"] == MODULE
+        pid = int((data_dir / "run" / "pkcs11.pid").read_text())
+        yield Bridge(Path(address.removeprefix("unix:path=")), data_dir, endpoints, pid)
     finally:
-        process.terminate()
-        process.communicate(timeout=10)
         down(cluster)

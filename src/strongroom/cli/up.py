@@ -253,8 +253,71 @@ class DevCluster:
                 raise HSMUnavailable("the HSM nodes did not start in time")
             time.sleep(0.05)
 
+    # --- the PKCS#11 bridge ----------------------------------------------------------------------
+
+    @property
+    def pkcs11_socket(self) -> Path:
+        """The bridge's unix socket (P11_KIT_SERVER_ADDRESS=unix:path=…)."""
+        return self.data_dir / "run" / "pkcs11.sock"
+
+    def _bridge_pid(self) -> int | None:
+        try:
+            pid = int((self.data_dir / "run" / "pkcs11.pid").read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def start_bridge(self) -> None:
+        """Start ``strongroom pkcs11 serve`` on ``pkcs11_socket`` unless it runs already."""
+        if self._bridge_pid() is not None and self.pkcs11_socket.exists():
+            return
+        log_file = self.data_dir / "logs" / "pkcs11.log"
+        command = [
+            sys.executable,
+            "-m",
+            "strongroom",
+            "pkcs11",
+            "serve",
+            "--socket",
+            str(self.pkcs11_socket),
+            "--endpoints",
+            str(self.endpoints_path),
+        ]
+        self.pkcs11_socket.unlink(missing_ok=True)
+        with open(log_file, "ab") as errors:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,
+            )
+        self._processes.append(process)
+        write_atomic(self.data_dir / "run" / "pkcs11.pid", str(process.pid).encode(), 0o600)
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self.pkcs11_socket.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise HSMUnavailable(f"the PKCS#11 bridge did not start; see {log_file}")
+            time.sleep(0.05)
+
+    def stop_bridge(self) -> None:
+        """Stop the PKCS#11 bridge if it runs."""
+        pid = self._bridge_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + _STOP_TIMEOUT
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        (self.data_dir / "run" / "pkcs11.pid").unlink(missing_ok=True)
+        self.pkcs11_socket.unlink(missing_ok=True)
+
     def stop(self) -> list[str]:
         """SIGTERM every running node and wait for it to exit; returns their names."""
+        self.stop_bridge()
         running = self.running()
         for node_process in running:
             with contextlib.suppress(ProcessLookupError):
@@ -318,8 +381,10 @@ class DevCluster:
             client_key=str(self.data_dir / "client" / "client.key"),
         )
 
-    def write_endpoints(self, nodes: list[NodeProcess]) -> dict[str, Any]:
+    def write_endpoints(self, nodes: list[NodeProcess], *, pkcs11: bool = False) -> dict[str, Any]:
         """DIR/endpoints.json (0600: it holds the development passwords)."""
+        from strongroom.cli.pkcs11_cmd import module_path
+
         creds = self.credentials()
         document = {
             "format": ENDPOINTS_FORMAT,
@@ -336,6 +401,11 @@ class DevCluster:
                 "key": str(self.data_dir / "client" / "client.key"),
             },
         }
+        if pkcs11:
+            document["pkcs11"] = {
+                "p11_kit_server_address": f"unix:path={self.pkcs11_socket.absolute()}",
+                "module": module_path(),
+            }
         write_atomic(self.endpoints_path, json.dumps(document, indent=2).encode(), 0o600)
         return document
 
@@ -369,10 +439,12 @@ def up(cluster: DevCluster) -> tuple[dict[str, Any], bool]:
     nodes = cluster.start()
     try:
         cluster.activate(nodes)
+        cluster.write_endpoints(nodes)  # the bridge reads it
+        cluster.start_bridge()
     except BaseException:
         cluster.stop()
         raise
-    return cluster.write_endpoints(nodes), first
+    return cluster.write_endpoints(nodes, pkcs11=True), first
 
 
 def down(cluster: DevCluster) -> list[str]:

@@ -26,6 +26,13 @@ def configure_up(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--detach", action="store_true", help="return once the HSMs serve")
     parser.add_argument("--output", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--p11-kit-module",
+        type=Path,
+        metavar="FILE",
+        help="also write a p11-kit module file registering the PKCS#11 bridge system-wide "
+        "(e.g. /etc/pkcs11/modules/strongroom.module)",
+    )
 
 
 def configure_down(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +61,12 @@ def _up(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
     endpoints, first = up(cluster)
+    if args.p11_kit_module is not None:
+        from strongroom.cli.pkcs11_cmd import module_config
+
+        args.p11_kit_module.parent.mkdir(parents=True, exist_ok=True)
+        address = endpoints["pkcs11"]["p11_kit_server_address"]
+        args.p11_kit_module.write_text(module_config(address), encoding="utf-8")
     if args.output == "json":
         print_json({k: v for k, v in endpoints.items() if k not in ("admin", "crypto_user")})
     else:
@@ -93,7 +106,12 @@ def _describe(endpoints: dict[str, Any], first: bool, data_dir: Path, detach: bo
         f"'{Path(endpoints['data_dir']) / 'endpoints.json'}'))"
     )
     print(f"  strongroom backup create --data-dir {data_dir} …   # sealed backups")
-    print("  PKCS#11 (p11-kit) comes with a later release.")
+    pkcs11 = endpoints.get("pkcs11")
+    if pkcs11:
+        print(
+            f"  P11_KIT_SERVER_ADDRESS={pkcs11['p11_kit_server_address']} "
+            f"pkcs11-tool --module {pkcs11['module']} -L   # PKCS#11, PIN user:password"
+        )
     print()
     if detach:
         print(f"Stop it with: strongroom down{flag}")
