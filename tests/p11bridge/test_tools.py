@@ -85,35 +85,11 @@ def test_rsa_and_ec_keys_sign_and_verify(bridge: Bridge, tmp_path: Path) -> None
             str(signature),
             *extra,
         )
-        out = tool(
-            bridge,
-            "--verify",
-            "-m",
-            mechanism,
-            "--id",
-            key_id,
-            "-i",
-            str(source),
-            "--signature-file",
-            str(signature),
-            *extra,
-        )
-        assert "Signature is valid" in out
+        verify = ["--verify", "-m", mechanism, "--id", key_id, "-i", str(source)]
+        verify += ["--signature-file", str(signature), *extra]
+        assert "Signature is valid" in tool(bridge, *verify)
         signature.write_bytes(bytes([signature.read_bytes()[0] ^ 1]) + signature.read_bytes()[1:])
-        bad = tool(
-            bridge,
-            "--verify",
-            "-m",
-            mechanism,
-            "--id",
-            key_id,
-            "-i",
-            str(source),
-            "--signature-file",
-            str(signature),
-            *extra,
-            check=False,
-        )
+        bad = tool(bridge, *verify, check=False)
         assert "Invalid signature" in bad or "CKR_SIGNATURE_INVALID" in bad
     # the public key read back verifies a signature with OpenSSL itself
     der = tmp_path / "pub.der"

@@ -215,9 +215,7 @@ class DevCluster:
             self._ready_file(name).unlink(missing_ok=True)
             log_file = self.data_dir / "logs" / f"{name}.log"
             command = [
-                sys.executable,
-                "-m",
-                "strongroom",
+                *_STRONGROOM,
                 "hsm",
                 "serve",
                 "--node-dir",
@@ -227,16 +225,7 @@ class DevCluster:
                 "--log-file",
                 str(log_file),
             ]
-            with open(log_file.with_suffix(".err"), "ab") as errors:
-                started.append(
-                    subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                        command,
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=errors,
-                        start_new_session=True,
-                    )
-                )
+            started.append(_spawn(command, log_file.with_suffix(".err")))
         self._processes.extend(started)
         deadline = time.monotonic() + _START_TIMEOUT
         while True:
@@ -273,9 +262,7 @@ class DevCluster:
             return
         log_file = self.data_dir / "logs" / "pkcs11.log"
         command = [
-            sys.executable,
-            "-m",
-            "strongroom",
+            *_STRONGROOM,
             "pkcs11",
             "serve",
             "--socket",
@@ -284,14 +271,7 @@ class DevCluster:
             str(self.endpoints_path),
         ]
         self.pkcs11_socket.unlink(missing_ok=True)
-        with open(log_file, "ab") as errors:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                start_new_session=True,
-            )
+        process = _spawn(command, log_file)
         self._processes.append(process)
         write_atomic(self.data_dir / "run" / "pkcs11.pid", str(process.pid).encode(), 0o600)
         deadline = time.monotonic() + _START_TIMEOUT
@@ -304,14 +284,7 @@ class DevCluster:
         """Stop the PKCS#11 bridge if it runs."""
         pid = self._bridge_pid()
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + _STOP_TIMEOUT
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+            _terminate([pid])
         (self.data_dir / "run" / "pkcs11.pid").unlink(missing_ok=True)
         self.pkcs11_socket.unlink(missing_ok=True)
 
@@ -319,16 +292,8 @@ class DevCluster:
         """SIGTERM every running node and wait for it to exit; returns their names."""
         self.stop_bridge()
         running = self.running()
+        _terminate([node_process.pid for node_process in running])
         for node_process in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(node_process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_TIMEOUT
-        for node_process in running:
-            while _alive(node_process.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _alive(node_process.pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(node_process.pid, signal.SIGKILL)
             self._ready_file(node_process.name).unlink(missing_ok=True)
         self.endpoints_path.unlink(missing_ok=True)
         for process in self._processes:
@@ -408,6 +373,35 @@ class DevCluster:
             }
         write_atomic(self.endpoints_path, json.dumps(document, indent=2).encode(), 0o600)
         return document
+
+
+_STRONGROOM = (sys.executable, "-m", "strongroom")
+
+
+def _spawn(command: list[str], errors_file: Path) -> subprocess.Popen[bytes]:
+    """Start one of our own processes, detached (it outlives ``up --detach``)."""
+    with open(errors_file, "ab") as errors:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
+
+
+def _terminate(pids: list[int]) -> None:
+    """SIGTERM each process, wait for them all (SIGKILL whoever outlasts the timeout)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + _STOP_TIMEOUT
+    for pid in pids:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

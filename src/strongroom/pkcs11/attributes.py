@@ -30,6 +30,7 @@ __all__ = [
     "encode_attribute",
     "is_array",
     "model_template",
+    "read_attribute_buffer",
     "read_attributes",
     "value_bytes",
 ]
@@ -110,6 +111,23 @@ def read_attributes(reader: Reader, depth: int = 0) -> list[tuple[int, Any]]:
             raise ParseError("attribute validity must be 0 or 1")
         reader.u32()  # the C-level length; the value below carries its own
         out.append((kind, _read_value(reader, kind, depth)))
+    return out
+
+
+def read_attribute_buffer(reader: Reader, depth: int = 0) -> list[tuple[int, int]]:
+    """``fA``: (type, capacity) per attribute; capacity 0 is a size query.
+
+    From protocol 1 (p11-kit 0.25.4+) a template-valued attribute is followed by the nested
+    (type, capacity) list of the template the caller passed; it is read and dropped.
+    """
+    out = []
+    for _ in range(reader.count()):
+        kind, capacity = reader.u32(), reader.u32()
+        if is_array(kind) and reader.client_version >= 1:
+            if depth >= MAX_NESTING:
+                raise ParseError("attribute templates nest too deeply")
+            read_attribute_buffer(reader, depth + 1)
+        out.append((kind, capacity))
     return out
 
 

@@ -262,20 +262,6 @@ class Reader:
             raise ParseError("too many elements")
         return count
 
-    def attribute_buffer(self, depth: int = 0) -> list[tuple[int, int]]:
-        """``fA``: (type, capacity) per attribute; capacity 0 is a size query."""
-        from strongroom.pkcs11.attributes import is_array
-
-        out = []
-        for _ in range(self.count()):
-            kind, capacity = self.u32(), self.u32()
-            if is_array(kind) and self.client_version >= 1:
-                if depth >= MAX_NESTING:
-                    raise ParseError("attribute templates nest too deeply")
-                self.attribute_buffer(depth + 1)  # 0.25.4+: the nested (type, length) list
-            out.append((kind, capacity))
-        return out
-
     def sig(self) -> bytes:
         """The signature string (raw array)."""
         value = self.raw()

@@ -31,7 +31,12 @@ from strongroom.errors import (
     StrongroomError,
 )
 from strongroom.pkcs11.attributes import decode_template as read_template
-from strongroom.pkcs11.attributes import encode_attribute, model_template, read_attributes
+from strongroom.pkcs11.attributes import (
+    encode_attribute,
+    model_template,
+    read_attribute_buffer,
+    read_attributes,
+)
 from strongroom.pkcs11.ck import CKF, CKR, CKS, CKU, CKRError, rv_for
 from strongroom.pkcs11.mechanisms import CANCEL, MechanismInfo, WireMechanism, mechanism_flags
 from strongroom.pkcs11.mechanisms import read_mechanism as read_mech
@@ -277,20 +282,21 @@ class Application:
             raise CKRError(CKR.SESSION_READ_ONLY)
 
     def _check_key(self, mechanism: WireMechanism, function: str, handle: int) -> None:
-        self._check_mechanism(mechanism, function)
+        entry = self._check_mechanism(mechanism, function)
         info = self._info_of(handle)
         if Attribute.KEY_TYPE not in info:
             raise CKRError(CKR.KEY_HANDLE_INVALID, "not a key")
-        _, entry = self.token.mechanisms(self.client)[mechanism.mechanism]
         if int(info[Attribute.KEY_TYPE]) not in entry["key_types"]:
             raise CKRError(CKR.KEY_TYPE_INCONSISTENT)
         if not info.get(_USAGE[function], False):
             raise CKRError(CKR.KEY_FUNCTION_NOT_PERMITTED)
 
-    def _check_mechanism(self, mechanism: WireMechanism, function: str) -> None:
+    def _check_mechanism(self, mechanism: WireMechanism, function: str) -> dict[str, Any]:
+        """The HSM's entry for ``mechanism`` if it does ``function``."""
         found = self.token.mechanisms(self.client).get(mechanism.mechanism)
         if found is None or function not in found[1]["functions"]:
             raise CKRError(CKR.MECHANISM_INVALID)
+        return found[1]
 
     def _deliver(self, w: Writer, capacity: int | None, data: bytes) -> bool:
         """Write ``data`` as an ``ay`` answer to a ``fy`` buffer; True if handed over."""
@@ -372,6 +378,16 @@ class Application:
         op.pending = (step, data, out)
         return out
 
+    def _finish(self, session: _Session, op: _Op, out: bytes) -> None:
+        """The last output was handed over: the operation ends. Protocol 0 cannot tell an
+        empty answer's repeat from a new call, so there the operation stays, finished, until
+        the next ``*Init``."""
+        if out or self.client_version > 0:
+            session.end(op.kind)
+        else:
+            op.finished = True
+            op.pending = None
+
     def _stream(self, op: _Op) -> Operation:
         if op.stream is None:
             params = op.mechanism.params
@@ -403,11 +419,7 @@ class Application:
 
         out = self._run(session, op, "single", payload, compute)
         if self._deliver(w, capacity, out):
-            if out or self.client_version > 0:
-                session.end(kind)
-            else:
-                op.finished = True
-                op.pending = None
+            self._finish(session, op, out)
 
     def update(self, r: Reader, w: Writer, kind: str) -> None:
         """C_EncryptUpdate, C_DecryptUpdate: ``uayfy`` → ``ay``."""
@@ -448,11 +460,7 @@ class Application:
             return
         out = self._run(session, op, "final", None, lambda: self._stream(op).final())
         if self._deliver(w, capacity, out):
-            if out or self.client_version > 0:
-                session.end(kind)
-            else:
-                op.finished = True
-                op.pending = None
+            self._finish(session, op, out)
 
     # --- creating objects ------------------------------------------------------------------------
 
@@ -735,7 +743,7 @@ def _get_object_size(app: Application, r: Reader, w: Writer) -> None:
 @_handler("C_GetAttributeValue")
 def _get_attribute_value(app: Application, r: Reader, w: Writer) -> None:
     handle, obj = r.ulong(), r.ulong()
-    wanted = r.attribute_buffer()
+    wanted = read_attribute_buffer(r)
     r.done()
     app._session(handle)
     report = app._key(obj).read_attributes([kind for kind, _ in wanted] + [Attribute.CLASS])
@@ -787,16 +795,10 @@ def _find_init(app: Application, r: Reader, w: Writer) -> None:
     if session.found is not None:
         raise CKRError(CKR.OPERATION_ACTIVE)
     try:
-        template = {}
-        for kind, value in items:
-            template.update(_single(kind, value))
+        template = model_template(items)
         session.found = [key.handle for key in app.client.find(template)]
     except (CKRError, AttributeTypeInvalid, AttributeValueInvalid):
         session.found = []  # no object has an attribute Strongroom does not know
-
-
-def _single(kind: int, value: Any) -> dict[int, Any]:
-    return model_template([(kind, value)])
 
 
 @_handler("C_FindObjects")
