@@ -73,6 +73,11 @@ _ALWAYS_THREADED: Final = frozenset(
 """Commands that can take milliseconds or more whatever their arguments."""
 _INLINE_BUDGET_S: Final = 0.000_3
 """A command whose recent average run time is under this runs on the event loop."""
+_LONE_INLINE_BUDGET_S: Final = 0.002
+"""…and under this when it is the node's only work: no worker thread busy, nothing else read.
+Handing a lone request to a worker and back costs two thread wake-ups (hundreds of µs on a
+virtual machine, more than an RSA signature); with other work around, the pool's
+parallelism wins instead."""
 _INLINE_MAX_DATA: Final = 16 * 1024
 _BUSY_POLL_S: Final = 0.002
 _HELLO_MAX_FRAME: Final = 64 * 1024
@@ -215,15 +220,22 @@ class NodeListener:
 
     # --- dispatch -------------------------------------------------------------------------
 
-    def runs_inline(self, command: str, args: dict[str, Any]) -> bool:
-        """Whether ``command`` is known to be cheap enough to run on the event loop."""
+    def runs_inline(self, command: str, args: dict[str, Any], *, lone: bool = False) -> bool:
+        """Whether ``command`` is known to be cheap enough to run on the event loop.
+
+        ``lone``: nothing else was read with it; the node's idleness is checked here.
+        """
         if command in _ALWAYS_THREADED:
             return False
         data = args.get("data")
         if isinstance(data, bytes) and len(data) > _INLINE_MAX_DATA:
             return False
         cost = self._costs.get((command, args.get("mechanism")))
-        return cost is not None and cost < _INLINE_BUDGET_S
+        if cost is None:
+            return False
+        if lone and not self.threaded_in_flight:
+            return cost < _LONE_INLINE_BUDGET_S
+        return cost < _INLINE_BUDGET_S
 
     def record_cost(self, command: str, args: dict[str, Any], seconds: float) -> None:
         """Fold one run time into the command's moving average."""
@@ -347,7 +359,7 @@ class _Connection(asyncio.Protocol):
         if not isinstance(message, Request):
             raise ProtocolError("after the hello a client sends only requests")
         self.requests += 1
-        self._dispatch(message)
+        self._dispatch(message, lone=self.decoder.pending == 0)
 
     def _on_hello(self, message: object) -> None:
         if not isinstance(message, Hello):
@@ -377,7 +389,7 @@ class _Connection(asyncio.Protocol):
             )
         )
 
-    def _dispatch(self, request: Request) -> None:
+    def _dispatch(self, request: Request, *, lone: bool = False) -> None:
         listener = self.listener
         spec = COMMANDS.get(request.command)
         handler = HANDLERS.get(request.command)
@@ -389,7 +401,7 @@ class _Connection(asyncio.Protocol):
             self._send(ErrorResponse(request.request_id, exc.code, exc.message))
             return
         assert self.sessions is not None
-        if listener.runs_inline(request.command, args):
+        if listener.runs_inline(request.command, args, lone=lone):
             start = time.thread_time()  # CPU time: a stolen time slice is not the command's cost
             try:
                 result = handler(self.sessions, args)
