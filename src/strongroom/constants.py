@@ -328,6 +328,7 @@ class Command(StrEnum):
     SET_ATTRIBUTES = "set-attributes"
     SET_TRUSTED = "set-trusted"
     DESTROY_OBJECT = "destroy-object"
+    COPY_OBJECT = "copy-object"
     SHARE_KEY = "share-key"
     UNSHARE_KEY = "unshare-key"
     WRAP_KEY = "wrap-key"

@@ -56,6 +56,7 @@ INVOKE: dict[Command, Callable[[Session, Ctx], object]] = {
     Command.SET_ATTRIBUTES: lambda s, c: s.set_attributes(c.key, {Attribute.LABEL: "x"}),
     Command.SET_TRUSTED: lambda s, c: s.set_trusted(c.key, True),
     Command.DESTROY_OBJECT: lambda s, c: s.destroy_object(c.key),
+    Command.COPY_OBJECT: lambda s, c: s.copy_object(c.key, {Attribute.LABEL: "copy"}),
     Command.SHARE_KEY: lambda s, c: s.share_key(c.key, "bob"),
     Command.UNSHARE_KEY: lambda s, c: s.unshare_key(c.key, "bob"),
     Command.WRAP_KEY: lambda s, c: s.wrap_key(Mechanism.AES_KEY_WRAP_KWP, c.key, c.key),

@@ -118,6 +118,14 @@ def test_find_sessions_and_session_objects(token: pkcs11.Token, bridge: Bridge) 
         labels = {obj[Attribute.LABEL] for obj in found}
         assert {"py-token", "py-session"} <= labels
         key = session.get_key(label="py-token")
+        copy = key.copy({Attribute.LABEL: "py-copy"})
+        assert copy[Attribute.LABEL] == "py-copy"
+        assert copy[Attribute.TOKEN] is True
+        block = bytes(16)
+        assert copy.encrypt(block, mechanism=Mechanism.AES_ECB) == key.encrypt(
+            block, mechanism=Mechanism.AES_ECB
+        )
+        copy.destroy()
         key[Attribute.LABEL] = "py-token-renamed"
         assert session.get_key(label="py-token-renamed")[Attribute.VALUE_LEN] == 16
     # the session key went with its session; the token key stays

@@ -798,6 +798,18 @@ class Key:
         """Admins: mark the key TRUSTED."""
         self._call("object.set_trusted", {"handle": self.handle, "trusted": trusted})
 
+    def copy(self, changes: Template | None = None) -> Key:
+        """A copy of this COPYABLE object with ``changes`` (TOKEN, PRIVATE, or attributes
+        that could be set on it). The copy of a key made in a session stays in that session's
+        HSM connection; any other copy is routed as a token object unless ``changes`` say
+        TOKEN false."""
+        template = dict(changes or {})
+        args = {"handle": self.handle, "template": encode_template(template)}
+        routing = (
+            template if self.pin is not None or _says_token(template) else {Attribute.TOKEN: True}
+        )
+        return self._new("object.copy", args, routing)
+
     def destroy(self) -> None:
         """Destroy the object (owner only)."""
         self._call("object.destroy", {"handle": self.handle})
@@ -842,6 +854,11 @@ def _handle(key: Key | int) -> int:
 
 def _as_key(client: HSMClient, key: Key | int) -> Key:
     return key if isinstance(key, Key) else Key(client, int(key))
+
+
+def _says_token(template: Template) -> bool:
+    """Whether ``template`` sets TOKEN at all."""
+    return any(int(key) == Attribute.TOKEN for key in template)
 
 
 def _is_token(template: Template | None) -> bool:

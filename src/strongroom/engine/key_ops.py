@@ -60,6 +60,7 @@ from strongroom.model.templates import (
 __all__ = [
     "check_secret_size",
     "consistent",
+    "copy_object",
     "create_object",
     "destroy_object",
     "find_objects",
@@ -487,6 +488,30 @@ def set_attributes(core: Core, session: SessionState, handle: object, changes: o
                 handle=obj.handle,
                 attributes=[int(a) for a in c],
             )
+
+
+def copy_object(core: Core, session: SessionState, handle: object, changes: object) -> int:
+    """C_CopyObject: a new object with the same material and attributes, ``changes`` applied.
+
+    The source must be COPYABLE and the caller's own. ``changes`` may set TOKEN and PRIVATE,
+    and whatever C_SetAttributeValue could change on the source (so one-way attributes only
+    go their way: SENSITIVE to true, EXTRACTABLE to false). The copy is the caller's.
+    """
+    with core.lock:
+        core.require_operational()
+        obj = owned(core, session, handle)
+        if obj.attributes.get(Attribute.COPYABLE) is False:
+            raise ActionProhibited("the object is not COPYABLE")
+        c = normalize_template(changes)  # type: ignore[arg-type]
+        role = session.role
+        assert role is not None
+        storage = {a: v for a, v in c.items() if a in (Attribute.TOKEN, Attribute.PRIVATE)}
+        rest = {a: v for a, v in c.items() if a not in storage}
+        check_change(obj.object_class, obj.key_type, obj.attributes, rest, role)
+        core.catalog.unseal(obj)
+        secret = dict(obj.secret) if obj.secret is not None else None
+        copy = new_object(session, {**obj.attributes, **c}, secret)
+        return store_new(core, session, [copy], "object-copy", source=obj.handle)[0]
 
 
 def destroy_object(core: Core, session: SessionState, handle: object) -> None:

@@ -233,6 +233,12 @@ class Session:
         """Admins: mark a key TRUSTED (or not)."""
         key_ops.set_attributes(self._core, self._state, handle, {Attribute.TRUSTED: trusted})
 
+    @_command(Command.COPY_OBJECT)
+    def copy_object(self, handle: int, changes: TemplateLike | None = None) -> int:
+        """A copy of a COPYABLE object you own, with ``changes`` (TOKEN, PRIVATE, or what
+        could be set on it); returns the copy's handle."""
+        return key_ops.copy_object(self._core, self._state, handle, changes or {})
+
     @_command(Command.DESTROY_OBJECT)
     def destroy_object(self, handle: int) -> None:
         """Destroy an object you own."""

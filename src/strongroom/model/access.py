@@ -67,6 +67,7 @@ PERMISSIONS: dict[Command, frozenset[Role | None]] = {
     Command.SET_ATTRIBUTES: _CRYPTO,
     Command.SET_TRUSTED: _ADMIN,
     Command.DESTROY_OBJECT: _CRYPTO,
+    Command.COPY_OBJECT: _CRYPTO,
     Command.SHARE_KEY: _CRYPTO,
     Command.UNSHARE_KEY: _CRYPTO,
     Command.WRAP_KEY: _CRYPTO,

@@ -721,6 +721,18 @@ def _create_object(app: Application, r: Reader, w: Writer) -> None:
     w.ulong(app.create(session, template, lambda: app.client.create_object(template)))
 
 
+@_handler("C_CopyObject")
+def _copy_object(app: Application, r: Reader, w: Writer) -> None:
+    handle, obj = r.ulong(), r.ulong()
+    template = _template(r)
+    r.done()
+    session = app._session(handle)
+    token_object = bool(template.get(Attribute.TOKEN, app._info_of(obj).get(Attribute.TOKEN)))
+    app._writable(session, token_object)
+    copy = app._key(obj).copy(template)
+    w.ulong(app._remember(session, copy, token_object))
+
+
 @_handler("C_DestroyObject")
 def _destroy_object(app: Application, r: Reader, w: Writer) -> None:
     handle, obj = r.ulong(), r.ulong()

@@ -81,6 +81,7 @@ _TABLE: Final = [
     _spec("object.set_attributes", {"handle": "int", "template": "template"}),
     _spec("object.set_trusted", {"handle": "int", "trusted": "bool"}),
     _spec("object.destroy", {"handle": "int"}),
+    _spec("object.copy", {"handle": "int", "template": "template"}, secret=frozenset({"template"})),
     _spec("key.share", {"handle": "int", "username": "str"}),
     _spec("key.unshare", {"handle": "int", "username": "str"}),
     _spec(

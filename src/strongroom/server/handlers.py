@@ -262,6 +262,7 @@ HANDLERS: Final[dict[str, Handler]] = {
     "object.set_attributes": lambda c, a: _s(c, a).set_attributes(a["handle"], a["template"]),
     "object.set_trusted": lambda c, a: _s(c, a).set_trusted(a["handle"], a["trusted"]),
     "object.destroy": lambda c, a: _s(c, a).destroy_object(a["handle"]),
+    "object.copy": lambda c, a: _s(c, a).copy_object(a["handle"], a["template"]),
     "key.share": lambda c, a: _s(c, a).share_key(a["handle"], a["username"]),
     "key.unshare": lambda c, a: _s(c, a).unshare_key(a["handle"], a["username"]),
     "key.wrap": lambda c, a: _s(c, a).wrap_key(
