@@ -82,6 +82,16 @@ class Attribute(IntEnum):
     """The key (or certificate) is trusted; only an admin may set it."""
     CERTIFICATE_CATEGORY = 0x87
     """Certificates: 0 unspecified, 1 token user, 2 authority, 3 other entity."""
+    JAVA_MIDP_SECURITY_DOMAIN = 0x88
+    """X.509 certificates: Java MIDP security domain (0 unspecified … 3 third party)."""
+    URL = 0x89
+    """X.509 certificates: where the certificate can be fetched (its VALUE may then be empty)."""
+    HASH_OF_SUBJECT_PUBLIC_KEY = 0x8A
+    """X.509 certificates: hash of the subject's public key (NAME_HASH_ALGORITHM)."""
+    HASH_OF_ISSUER_PUBLIC_KEY = 0x8B
+    """X.509 certificates: hash of the issuer's public key."""
+    NAME_HASH_ALGORITHM = 0x8C
+    """X.509 certificates: the mechanism of the two hashes above (default SHA-1)."""
     CHECK_VALUE = 0x90
     """Key check value: first 3 bytes of AES-ECB(key, 0^128) for AES keys."""
     KEY_TYPE = 0x100

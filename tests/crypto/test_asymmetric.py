@@ -655,14 +655,38 @@ def test_ecdsa_verification_failures_raise(ec_key: ec.EllipticCurvePrivateKey) -
         ecdsa_verify_digest(public, signature, digest("SHA256", b"other"))
 
 
-@pytest.mark.parametrize("length", [0, 16, 31, 33, 65])
-def test_ecdsa_digest_of_unknown_length_is_arguments_bad(length: int) -> None:
-    """Digests that are not 20/28/32/48/64 bytes raise ArgumentsBad when signing or verifying."""
+_X962_CURVES = {"secp256r1": (32, "SHA256"), "secp384r1": (48, "SHA384")}
+_X962_KEYS = {name: generate_ec_private_key(name) for name in _X962_CURVES}  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None)
+@given(curve=st.sampled_from(sorted(_X962_CURVES)), data=st.binary(min_size=1, max_size=80))
+def test_raw_ecdsa_takes_any_input_as_x962_does(curve: str, data: bytes) -> None:
+    """CKM_ECDSA signs any input as ANSI X9.62 reads it: the leftmost order-length bits, or
+    the whole input as an integer when shorter. pyca checks that against its own digest path:
+    the input cut to the order's length, or left-padded with zeros to it."""
+    key = _X962_KEYS[curve]
+    size, hash_name = _X962_CURVES[curve]
+    reference = data[:size] if len(data) >= size else data.rjust(size, b"\0")
+    signature = ecdsa_sign_digest(key, data)
+    prehashed = ec.ECDSA(utils.Prehashed(hash_algorithm(hash_name)))  # type: ignore[arg-type]
+    key.public_key().verify(_raw_to_der(signature), reference, prehashed)
+    ecdsa_verify_digest(key.public_key(), signature, data)
+    theirs = _der_to_raw(key.sign(reference, prehashed), size)
+    ecdsa_verify_digest(key.public_key(), theirs, data)
+
+
+def test_raw_ecdsa_refuses_what_it_cannot_sign() -> None:
+    """No input at all, and on P-521 an input above 512 bits (OpenSSL takes 64 bytes at most)."""
     key = generate_ec_private_key("secp256r1")
     with pytest.raises(ArgumentsBad):
-        ecdsa_sign_digest(key, bytes(length))
+        ecdsa_sign_digest(key, b"")
     with pytest.raises(ArgumentsBad):
-        ecdsa_verify_digest(key.public_key(), bytes(64), bytes(length))
+        ecdsa_verify_digest(key.public_key(), bytes(64), b"")
+    p521 = generate_ec_private_key("secp521r1")
+    assert len(ecdsa_sign_digest(p521, b"\xff" * 64)) == 2 * 66
+    with pytest.raises(ArgumentsBad):
+        ecdsa_sign_digest(p521, b"\xff" * 66)
 
 
 def test_ed25519_interop(ed_key: ed25519.Ed25519PrivateKey) -> None:

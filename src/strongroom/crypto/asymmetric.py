@@ -98,9 +98,10 @@ _ED25519_PRINTABLE: Final = b"\x13\x0cedwards25519"
 
 # ECDSA digest sizes accepted for a caller-supplied hash (CKM_ECDSA over a digest). A size is
 # read as the SHA-1 or SHA-2 hash of that length, never as the SHA-3 hash of the same length.
-_HASH_FOR_DIGEST_SIZE: Final[dict[int, HashName]] = {
-    DIGEST_SIZES[name]: name for name in ("SHA1", "SHA224", "SHA256", "SHA384", "SHA512")
-}
+_PREHASH_SIZES: Final[tuple[tuple[int, HashName], ...]] = tuple(
+    sorted((DIGEST_SIZES[name], name) for name in ("SHA1", "SHA224", "SHA256", "SHA384", "SHA512"))
+)
+"""(digest size, hash) for raw ECDSA's input, shortest first."""
 
 _ED25519_KEY_SIZE: Final = 32
 _PCT_MESSAGE: Final = b"Strongroom pairwise consistency test"
@@ -539,12 +540,26 @@ def _ecdsa_raw_verify(
         raise SignatureInvalid("signature did not verify") from None
 
 
-def _digest_algorithm(digest: bytes) -> utils.Prehashed:
-    try:
-        hash_name = _HASH_FOR_DIGEST_SIZE[len(digest)]
-    except KeyError:
-        raise ArgumentsBad(f"a {len(digest)}-byte digest matches no supported hash") from None
-    return utils.Prehashed(hash_algorithm(hash_name))
+def _x962_input(digest: bytes, order_bits: int) -> tuple[bytes, utils.Prehashed]:
+    """Raw ECDSA input of any length as a digest OpenSSL signs the same way (ANSI X9.62).
+
+    X9.62 takes the input's leftmost ``order_bits`` bits as the integer e (the whole input when
+    it is shorter). OpenSSL does the same with a digest, so e is re-encoded as a digest of
+    a standard size that yields e again: the smallest size of at least ``order_bits`` bits,
+    with e in its leftmost bits. Standard digests come through unchanged.
+    """
+    if not digest:
+        raise ArgumentsBad("raw ECDSA needs a non-empty input (a digest)")
+    value = int.from_bytes(digest, "big")
+    if len(digest) * 8 > order_bits:
+        value >>= len(digest) * 8 - order_bits
+    for size, hash_name in _PREHASH_SIZES:
+        if size * 8 >= order_bits:
+            padded = (value << (size * 8 - order_bits)).to_bytes(size, "big")
+            return padded, utils.Prehashed(hash_algorithm(hash_name))
+    if value.bit_length() > 512:  # P-521: 64 bytes is the longest digest, and not truncated
+        raise ArgumentsBad("raw ECDSA on P-521 takes at most 64 bytes of input")
+    return value.to_bytes(64, "big"), utils.Prehashed(hash_algorithm("SHA512"))
 
 
 def ecdsa_sign(key: ec.EllipticCurvePrivateKey, data: bytes, hash_name: HashName) -> bytes:
@@ -553,8 +568,9 @@ def ecdsa_sign(key: ec.EllipticCurvePrivateKey, data: bytes, hash_name: HashName
 
 
 def ecdsa_sign_digest(key: ec.EllipticCurvePrivateKey, digest: bytes) -> bytes:
-    """ECDSA over a precomputed digest of 20/28/32/48/64 bytes; returns raw r || s."""
-    return _ecdsa_raw_sign(key, digest, _digest_algorithm(digest))
+    """Raw ECDSA (CKM_ECDSA) over a precomputed digest, or any input as ANSI X9.62 takes it;
+    returns raw r || s."""
+    return _ecdsa_raw_sign(key, *_x962_input(digest, key.curve.key_size))
 
 
 def ecdsa_verify(
@@ -565,8 +581,9 @@ def ecdsa_verify(
 
 
 def ecdsa_verify_digest(pub: ec.EllipticCurvePublicKey, signature: bytes, digest: bytes) -> None:
-    """Check a raw r || s ECDSA signature over a precomputed digest; raise `SignatureInvalid`."""
-    _ecdsa_raw_verify(pub, signature, digest, _digest_algorithm(digest))
+    """Check a raw r || s ECDSA signature over a digest (or any input, as signing takes it);
+    raise `SignatureInvalid`."""
+    _ecdsa_raw_verify(pub, signature, *_x962_input(digest, pub.curve.key_size))
 
 
 def ed25519_sign(key: ed25519.Ed25519PrivateKey, data: bytes) -> bytes:

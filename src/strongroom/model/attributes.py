@@ -135,6 +135,13 @@ _CERTIFICATE: dict[Attribute, AttrRule] = {
     Attribute.ISSUER: AttrRule(_K.BYTES, _F.MODIFIABLE),
     Attribute.SERIAL_NUMBER: AttrRule(_K.BYTES, _F.MODIFIABLE),
     Attribute.VALUE: AttrRule(_K.BYTES, _F.REQUIRED_ON_CREATE),
+    Attribute.START_DATE: AttrRule(_K.BYTES, _F.MODIFIABLE),
+    Attribute.END_DATE: AttrRule(_K.BYTES, _F.MODIFIABLE),
+    Attribute.JAVA_MIDP_SECURITY_DOMAIN: AttrRule(_K.ULONG),
+    Attribute.URL: AttrRule(_K.STRING),
+    Attribute.HASH_OF_SUBJECT_PUBLIC_KEY: AttrRule(_K.BYTES),
+    Attribute.HASH_OF_ISSUER_PUBLIC_KEY: AttrRule(_K.BYTES),
+    Attribute.NAME_HASH_ALGORITHM: AttrRule(_K.ULONG),
 }
 
 _KEY: dict[Attribute, AttrRule] = {

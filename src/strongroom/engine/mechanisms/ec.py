@@ -1,8 +1,8 @@
 """Elliptic curves: EC and Ed25519 key-pair generation, ECDSA and EdDSA signatures.
 
 This module owns the EC family's handlers and registers them. ECDSA signatures are raw
-r||s (PKCS#11 CKM_ECDSA format); CKM_ECDSA signs a caller-supplied digest and is
-single-part, the hashed variants also run multi-part (hash the stream, sign the digest).
+r||s (PKCS#11 CKM_ECDSA format); CKM_ECDSA signs a caller-supplied digest (or any input,
+as ANSI X9.62 reads it) and is single-part, the hashed variants also run multi-part (hash the stream, sign the digest).
 EdDSA is pure Ed25519, single-part as PKCS#11 defines it; Ed25519ph is refused with a
 clear error because pyca/cryptography does not offer it.
 """
@@ -170,7 +170,13 @@ def register(registry: MechanismRegistry) -> None:
                 verify=verify,
                 sign_stream=stream,
                 fips_functions=None if approved else Function.VERIFY,
-                notes="" if approved else "FIPS mode: verify only (SP 800-131A)",
+                notes=(
+                    "input: a digest, or any bytes as ANSI X9.62 takes them (leftmost order bits)"
+                    if hash_name is None
+                    else ""
+                    if approved
+                    else "FIPS mode: verify only (SP 800-131A)"
+                ),
             )
         )
     registry.add(
