@@ -2,7 +2,8 @@
 
 This module owns the EC family's handlers and registers them. ECDSA signatures are raw
 r||s (PKCS#11 CKM_ECDSA format); CKM_ECDSA signs a caller-supplied digest (or any input,
-as ANSI X9.62 reads it) and is single-part, the hashed variants also run multi-part (hash the stream, sign the digest).
+as ANSI X9.62 reads it) and is single-part, the hashed variants also run multi-part (hash
+the stream, sign the digest).
 EdDSA is pure Ed25519, single-part as PKCS#11 defines it; Ed25519ph is refused with a
 clear error because pyca/cryptography does not offer it.
 """
