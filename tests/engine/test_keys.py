@@ -249,7 +249,7 @@ def test_set_attributes(cluster: Cluster) -> None:
         cluster.alice.set_attributes(key, {A.VALUE_LEN: 16})
     hmac_key = cluster.alice.generate_key(Mechanism.GENERIC_SECRET_KEY_GEN, {A.VALUE_LEN: 32})
     with pytest.raises(TemplateInconsistent):
-        cluster.alice.set_attributes(hmac_key, {A.ENCRYPT: True})
+        cluster.alice.set_attributes(hmac_key, {A.WRAP: True})
 
 
 def test_usage_attribute_is_enforced(cluster: Cluster) -> None:

@@ -333,8 +333,10 @@ CAPABILITIES: dict[tuple[ObjectClass, KeyType], frozenset[Attribute]] = {
             Attribute.DERIVE,
         }
     ),
+    # ENCRYPT/DECRYPT are accepted on generic secrets (applications and test suites set them
+    # on every secret key they make) but enable nothing: no cipher takes a generic secret.
     (ObjectClass.SECRET_KEY, KeyType.GENERIC_SECRET): frozenset(
-        {Attribute.SIGN, Attribute.VERIFY, Attribute.DERIVE}
+        {Attribute.SIGN, Attribute.VERIFY, Attribute.DERIVE, Attribute.ENCRYPT, Attribute.DECRYPT}
     ),
     (ObjectClass.PUBLIC_KEY, KeyType.RSA): frozenset(
         {Attribute.ENCRYPT, Attribute.VERIFY, Attribute.WRAP}
