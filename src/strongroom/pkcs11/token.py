@@ -65,6 +65,12 @@ _USAGE: Final = {
 _PRIVATE_KEY_EXTRAS: Final = {0x202: False}
 """Attributes the engine does not keep but applications read: CKA_ALWAYS_AUTHENTICATE is
 false on every private key (Strongroom has no per-use re-authentication)."""
+_ATTRIBUTE_RV_RANK: Final = {
+    CKR.BUFFER_TOO_SMALL: 1,
+    CKR.ATTRIBUTE_TYPE_INVALID: 2,
+    CKR.ATTRIBUTE_SENSITIVE: 3,
+}
+"""C_GetAttributeValue's one rv when several attributes fail: the highest ranked."""
 _KEY_INFO: Final = [Attribute.CLASS, Attribute.KEY_TYPE, Attribute.TOKEN, *_USAGE.values()]
 
 
@@ -763,26 +769,25 @@ def _get_attribute_value(app: Application, r: Reader, w: Writer) -> None:
     if values.get(Attribute.CLASS) == ObjectClass.PRIVATE_KEY:
         for kind, value in _PRIVATE_KEY_EXTRAS.items():
             values.setdefault(kind, value)
-    rv = CKR.OK
+    problems: list[CKR] = []
     parts: list[bytes] = []
     for kind, capacity in wanted:
         if kind in report.sensitive:
-            rv = CKR.ATTRIBUTE_SENSITIVE
+            problems.append(CKR.ATTRIBUTE_SENSITIVE)
         elif kind not in values:
-            if rv is not CKR.ATTRIBUTE_SENSITIVE:
-                rv = CKR.ATTRIBUTE_TYPE_INVALID
+            problems.append(CKR.ATTRIBUTE_TYPE_INVALID)
         else:
             try:
                 encoded, length = encode_attribute(kind, values[kind], app.client_version)
-            except CKRError:
-                rv = rv if rv is not CKR.OK else CKR.ATTRIBUTE_TYPE_INVALID
+            except CKRError as exc:
+                problems.append(exc.rv)
             else:
                 if capacity == 0 or capacity >= length:
                     parts.append(encoded)
                     continue
-                if rv is CKR.OK:
-                    rv = CKR.BUFFER_TOO_SMALL
-        parts.append(kind.to_bytes(4, "big") + b"\x00")
+                problems.append(CKR.BUFFER_TOO_SMALL)
+        parts.append(kind.to_bytes(4, "big") + b"\x00")  # validity 0: unavailable
+    rv = max(problems, key=_ATTRIBUTE_RV_RANK.__getitem__, default=CKR.OK)
     w.u32(len(wanted)).extend(b"".join(parts)).ulong(rv)
 
 
