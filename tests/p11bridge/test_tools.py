@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -379,3 +380,34 @@ def test_openssl_ca_and_tls_offload(bridge: Bridge, tmp_path: Path) -> None:
     finally:
         server.kill()
         server.communicate(timeout=10)  # reaps it and closes its pipes
+
+
+def test_stdio_mode_serves_the_client_that_spawned_it(bridge: Bridge) -> None:
+    """P11_KIT_SERVER_ADDRESS="|strongroom pkcs11 serve --stdio": no socket, no daemon."""
+    command = (
+        f"|{sys.executable} -m strongroom pkcs11 serve --stdio "
+        f"--endpoints {bridge.data_dir / 'endpoints.json'}"
+    )
+    env = {**bridge.env(), "P11_KIT_SERVER_ADDRESS": command}
+    done = subprocess.run(
+        ["pkcs11-tool", "--module", MODULE, "--login", "--pin", bridge.pin, "-O"],
+        env=env, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    out = (done.stdout + done.stderr).decode()
+    assert done.returncode == 0, out
+    assert (
+        "Strongroom"
+        in subprocess.run(
+            ["pkcs11-tool", "--module", MODULE, "-L"], env=env, capture_output=True, check=True
+        ).stdout.decode()
+    )
+
+
+def test_module_config_registers_the_socket(tmp_path: Path) -> None:
+    from strongroom.cli.main import main
+
+    target = tmp_path / "modules" / "strongroom.module"
+    assert main(["pkcs11", "module-config", "--socket", "/run/sr.sock", "--out", str(target)]) == 0
+    text = target.read_text()
+    assert "remote: unix:path=/run/sr.sock" in text
+    assert "module:" not in text  # p11-kit's own client serves a remote: module

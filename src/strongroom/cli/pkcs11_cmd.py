@@ -38,9 +38,9 @@ def module_path() -> str:
 def module_config(address: str) -> str:
     """A p11-kit module file that registers the bridge at ``address`` (unix:path=…)."""
     return (
-        "# Strongroom PKCS#11 bridge (written by `strongroom pkcs11 module-config`)\n"
+        "# Strongroom PKCS#11 bridge (written by `strongroom pkcs11 module-config`).\n"
+        "# Put it in /etc/pkcs11/modules/: p11-kit-proxy and GnuTLS then list the token.\n"
         f"remote: {address}\n"
-        "module: p11-kit-client.so\n"
     )
 
 
