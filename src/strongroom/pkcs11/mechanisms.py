@@ -109,6 +109,14 @@ _PSS_FAMILY = (
     Mechanism.SHA384_RSA_PKCS_PSS,
     Mechanism.SHA512_RSA_PKCS_PSS,
 )
+_ECDSA_FAMILY = (
+    Mechanism.ECDSA,
+    Mechanism.ECDSA_SHA1,
+    Mechanism.ECDSA_SHA224,
+    Mechanism.ECDSA_SHA256,
+    Mechanism.ECDSA_SHA384,
+    Mechanism.ECDSA_SHA512,
+)
 _V0_DECODERS: Final[dict[int, _Decoder]] = {
     Mechanism.RSA_PKCS_PSS: _pss,
     Mechanism.RSA_PKCS_OAEP: _oaep,
@@ -145,12 +153,7 @@ NO_PARAMETERS_V2: Final = frozenset(
         Mechanism.SHA512_HMAC,
         Mechanism.GENERIC_SECRET_KEY_GEN,
         Mechanism.EC_KEY_PAIR_GEN,
-        Mechanism.ECDSA,
-        Mechanism.ECDSA_SHA1,
-        Mechanism.ECDSA_SHA224,
-        Mechanism.ECDSA_SHA256,
-        Mechanism.ECDSA_SHA384,
-        Mechanism.ECDSA_SHA512,
+        *_ECDSA_FAMILY,
         Mechanism.AES_KEY_GEN,
         Mechanism.AES_ECB,
         Mechanism.AES_CMAC,
@@ -203,16 +206,7 @@ _FUNCTION_FLAGS: Final = {
     "derive": CKF.DERIVE,
 }
 _EC_MECHANISMS: Final = frozenset(
-    {
-        Mechanism.EC_KEY_PAIR_GEN,
-        Mechanism.ECDSA,
-        Mechanism.ECDSA_SHA1,
-        Mechanism.ECDSA_SHA224,
-        Mechanism.ECDSA_SHA256,
-        Mechanism.ECDSA_SHA384,
-        Mechanism.ECDSA_SHA512,
-        Mechanism.ECDH1_DERIVE,
-    }
+    {Mechanism.EC_KEY_PAIR_GEN, *_ECDSA_FAMILY, Mechanism.ECDH1_DERIVE}
 )
 
 

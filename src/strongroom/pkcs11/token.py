@@ -179,6 +179,13 @@ def _template(r: Reader) -> dict[int, Any]:
         raise ParseError(str(exc)) from None
 
 
+def _only_session(app: Application, r: Reader) -> _Session:
+    """The session named by a request whose one argument is a session handle."""
+    handle = r.ulong()
+    r.done()
+    return app._session(handle)
+
+
 def _is_token(template: dict[int, Any]) -> bool:
     return bool(template.get(Attribute.TOKEN, False))
 
@@ -603,9 +610,7 @@ def _open_session(app: Application, r: Reader, w: Writer) -> None:
 
 @_handler("C_CloseSession")
 def _close_session(app: Application, r: Reader, w: Writer) -> None:
-    handle = r.ulong()
-    r.done()
-    app._close_session(app._session(handle))
+    app._close_session(_only_session(app, r))
 
 
 @_handler("C_CloseAllSessions")
@@ -619,9 +624,7 @@ def _close_all(app: Application, r: Reader, w: Writer) -> None:
 
 @_handler("C_GetSessionInfo")
 def _session_info(app: Application, r: Reader, w: Writer) -> None:
-    handle = r.ulong()
-    r.done()
-    session = app._session(handle)
+    session = _only_session(app, r)
     if app._login is CKU.SO:
         state = CKS.RW_SO_FUNCTIONS
     elif app._login is CKU.USER:
@@ -673,9 +676,7 @@ def _login(app: Application, r: Reader, w: Writer) -> None:
 
 @_handler("C_Logout")
 def _logout(app: Application, r: Reader, w: Writer) -> None:
-    handle = r.ulong()
-    r.done()
-    app._session(handle)
+    _only_session(app, r)
     if app._login is None:
         raise CKRError(CKR.USER_NOT_LOGGED_IN)
     app._logout()
@@ -832,9 +833,7 @@ def _find(app: Application, r: Reader, w: Writer) -> None:
 
 @_handler("C_FindObjectsFinal")
 def _find_final(app: Application, r: Reader, w: Writer) -> None:
-    handle = r.ulong()
-    r.done()
-    session = app._session(handle)
+    session = _only_session(app, r)
     if session.found is None:
         raise CKRError(CKR.OPERATION_NOT_INITIALIZED)
     session.found = None
